@@ -1,0 +1,280 @@
+"""HTTP routes of accounts: /api/auth/* and /api/users/me."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import (
+    ClientException,
+    NotAuthorizedException,
+    ValidationException,
+)
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+)
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contacts_api.accounts.guards import BEARER_SECURITY, requires_user
+from contacts_api.accounts.middleware import ACCOUNTS_STATE_KEY
+from contacts_api.accounts.models import User
+from contacts_api.accounts.schemas import (
+    AccountDeletion,
+    Credentials,
+    LogoutRequest,
+    PasswordChange,
+    PasswordGrantForm,
+    ProfileUpdate,
+    RefreshRequest,
+    Signup,
+    TokenPair,
+    UserRead,
+)
+from contacts_api.accounts.services import AccountService
+from contacts_api.accounts.tokens import InvalidToken, TokenClaims, TokenUse
+from contacts_api.validation import decode_body
+
+# RFC 6749 §5.1: token responses must not be cached.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def provide_account_service(db_session: AsyncSession, state: State) -> AccountService:
+    return AccountService(db_session, state[ACCOUNTS_STATE_KEY])
+
+
+def to_user_read(user: User) -> UserRead:
+    return UserRead(
+        id=user.id,
+        email=user.email,
+        full_name=user.full_name,
+        created_at=user.created_at,
+    )
+
+
+def _token_response(pair: TokenPair) -> Response[TokenPair]:
+    return Response(pair, status_code=HTTP_200_OK, headers=NO_STORE)
+
+
+@dataclass
+class LoginOperation(Operation):
+    """Documents the two bodies login accepts, which one `data` annotation cannot express."""
+
+    request_body: RequestBody | None = field(
+        default_factory=lambda: RequestBody(
+            required=True,
+            description="JSON credentials, or the OAuth2 password grant form (what Swagger UI's Authorize sends)",
+            content={
+                "application/json": OpenAPIMediaType(
+                    schema=Schema(
+                        type=OpenAPIType.OBJECT,
+                        required=["email", "password"],
+                        properties={
+                            "email": Schema(
+                                type=OpenAPIType.STRING,
+                                format=OpenAPIFormat.EMAIL,
+                                max_length=320,
+                            ),
+                            "password": Schema(
+                                type=OpenAPIType.STRING,
+                                format=OpenAPIFormat.PASSWORD,
+                                max_length=512,
+                            ),
+                        },
+                        additional_properties=False,
+                    ),
+                    example={
+                        "email": "ada@example.com",
+                        "password": "correct horse battery staple",
+                    },
+                ),
+                "application/x-www-form-urlencoded": OpenAPIMediaType(
+                    schema=Schema(
+                        type=OpenAPIType.OBJECT,
+                        required=["username", "password"],
+                        properties={
+                            "grant_type": Schema(
+                                type=OpenAPIType.STRING, enum=["password"]
+                            ),
+                            "username": Schema(
+                                type=OpenAPIType.STRING,
+                                format=OpenAPIFormat.EMAIL,
+                                description="The email",
+                            ),
+                            "password": Schema(
+                                type=OpenAPIType.STRING, format=OpenAPIFormat.PASSWORD
+                            ),
+                            "scope": Schema(type=OpenAPIType.STRING),
+                        },
+                    ),
+                ),
+            },
+        )
+    )
+
+
+async def read_credentials(request: Request[Any, Any, Any]) -> Credentials:
+    media_type, _ = request.content_type
+    if media_type == RequestEncodingType.URL_ENCODED:
+        form = await request.form()
+        grant = decode_body(dict(form.items()), PasswordGrantForm)
+        return Credentials(email=grant.username, password=grant.password)
+    if media_type in ("application/json", ""):
+        return decode_body(await request.body(), Credentials)
+    raise ClientException(
+        detail="Send the credentials as application/json or application/x-www-form-urlencoded",
+        status_code=415,
+    )
+
+
+class AuthController(Controller):
+    path = "/api/auth"
+    tags = ["Auth"]
+    dependencies = {"accounts": Provide(provide_account_service, sync_to_thread=False)}
+
+    @post(
+        "/signup",
+        operation_id="signUp",
+        exclude_from_auth=True,
+        status_code=HTTP_201_CREATED,
+        summary="Create an account",
+        raises=[ValidationException, ClientException],
+    )
+    async def sign_up(self, data: Signup, accounts: AccountService) -> UserRead:
+        """Register a new user. 409 when the email (case-insensitively) is already registered."""
+        return to_user_read(await accounts.sign_up(data))
+
+    @post(
+        "/login",
+        operation_id="logIn",
+        exclude_from_auth=True,
+        status_code=HTTP_200_OK,
+        summary="Log in and receive a token pair",
+        operation_class=LoginOperation,
+        raises=[ValidationException, NotAuthorizedException],
+    )
+    async def log_in(
+        self, request: Request[Any, Any, Any], accounts: AccountService
+    ) -> Response[TokenPair]:
+        """Exchange email and password for an access token and a refresh token."""
+        credentials = await read_credentials(request)
+        return _token_response(
+            await accounts.log_in(credentials.email, credentials.password)
+        )
+
+    @post(
+        "/refresh",
+        operation_id="refreshTokens",
+        exclude_from_auth=True,
+        status_code=HTTP_200_OK,
+        summary="Rotate the refresh token",
+        raises=[ValidationException, NotAuthorizedException],
+    )
+    async def refresh(
+        self, data: RefreshRequest, accounts: AccountService
+    ) -> Response[TokenPair]:
+        """Exchange a refresh token for a new pair; the presented one stops working."""
+        return _token_response(await accounts.refresh(data.refresh_token))
+
+    @post(
+        "/logout",
+        operation_id="logOut",
+        guards=[requires_user],
+        security=BEARER_SECURITY,
+        status_code=HTTP_204_NO_CONTENT,
+        summary="End the current session",
+        raises=[ValidationException, NotAuthorizedException],
+    )
+    async def log_out(
+        self,
+        request: Request[User, TokenClaims, Any],
+        accounts: AccountService,
+        data: LogoutRequest | None = None,
+    ) -> None:
+        """Revoke this login session: its access and refresh tokens stop working at once."""
+        await accounts.log_out(
+            user_id=request.user.id, session_id=request.auth.session_id
+        )
+        if data is not None and data.refresh_token:
+            try:
+                claims = accounts.tokens.decode(data.refresh_token, TokenUse.REFRESH)
+            except InvalidToken:
+                return
+            await accounts.log_out(
+                user_id=request.user.id, session_id=claims.session_id
+            )
+
+
+class UserController(Controller):
+    path = "/api/users/me"
+    tags = ["Users"]
+    guards = [requires_user]
+    security = BEARER_SECURITY
+    dependencies = {"accounts": Provide(provide_account_service, sync_to_thread=False)}
+
+    @get(
+        "/",
+        operation_id="getCurrentUser",
+        summary="The signed-in user",
+        raises=[NotAuthorizedException],
+    )
+    async def me(self, request: Request[User, TokenClaims, Any]) -> UserRead:
+        return to_user_read(request.user)
+
+    @patch(
+        "/",
+        operation_id="updateCurrentUser",
+        summary="Change the display name",
+        raises=[ValidationException, NotAuthorizedException],
+    )
+    async def update_me(
+        self,
+        request: Request[User, TokenClaims, Any],
+        data: ProfileUpdate,
+        accounts: AccountService,
+    ) -> UserRead:
+        return to_user_read(await accounts.rename(request.user, data.full_name))
+
+    @put(
+        "/password",
+        operation_id="changePassword",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Change the password and end every other session",
+        raises=[ValidationException, NotAuthorizedException],
+    )
+    async def change_password(
+        self,
+        request: Request[User, TokenClaims, Any],
+        data: PasswordChange,
+        accounts: AccountService,
+    ) -> None:
+        await accounts.change_password(
+            request.user,
+            current_session_id=request.auth.session_id,
+            current=data.current_password,
+            new=data.new_password,
+        )
+
+    @delete(
+        "/",
+        operation_id="deleteCurrentUser",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Delete the account with its sessions and contacts",
+        raises=[ValidationException, NotAuthorizedException],
+    )
+    async def delete_me(
+        self,
+        request: Request[User, TokenClaims, Any],
+        data: AccountDeletion,
+        accounts: AccountService,
+    ) -> None:
+        await accounts.delete_account(request.user, data.password)

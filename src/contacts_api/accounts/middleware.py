@@ -1,0 +1,68 @@
+"""Bearer-token authentication: every request not excluded must carry a live access token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+from litestar.connection import ASGIConnection
+from litestar.middleware import (
+    AbstractAuthenticationMiddleware,
+    AuthenticationResult,
+    DefineMiddleware,
+)
+
+from contacts_api.accounts.repositories import UserRepository
+from contacts_api.accounts.services import AccountsConfig
+from contacts_api.accounts.tokens import InvalidToken, TokenUse
+from contacts_api.db import DB_CONFIG_STATE_KEY
+from contacts_api.errors import InvalidCredentials
+
+ACCOUNTS_STATE_KEY = "accounts"
+
+
+class JWTAuthMiddleware(AbstractAuthenticationMiddleware):
+    """Sets `request.user` (a `User`) and `request.auth` (the token's `TokenClaims`).
+
+    The token is checked with pyjwt, then its login session is looked up in the same query as
+    the user, so a logged-out or revoked session stops working at once, not at token expiry.
+    """
+
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        authorization = connection.headers.get("authorization")
+        if not authorization:
+            raise InvalidCredentials(
+                "Authentication required: send an access token as 'Authorization: Bearer …'"
+            )
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise InvalidCredentials(
+                "The Authorization header must use the Bearer scheme", token_given=True
+            )
+
+        state = connection.app.state
+        accounts: AccountsConfig = state[ACCOUNTS_STATE_KEY]
+        try:
+            claims = accounts.tokens.decode(token.strip(), TokenUse.ACCESS)
+        except InvalidToken as exc:
+            raise InvalidCredentials(str(exc), token_given=True) from None
+
+        db_config: SQLAlchemyAsyncConfig = state[DB_CONFIG_STATE_KEY]
+        # The request's own session, so the handler reuses this connection.
+        db_session = db_config.provide_session(state, connection.scope)
+        user = await UserRepository(session=db_session).get_by_active_session(
+            user_id=claims.user_id, session_id=claims.session_id, now=accounts.clock()
+        )
+        if user is None:
+            raise InvalidCredentials(
+                "The session has ended; log in again", token_given=True
+            )
+        return AuthenticationResult(user=user, auth=claims)
+
+
+def jwt_auth_middleware() -> DefineMiddleware:
+    # Anchored patterns: an unanchored "/health" would also exclude "/api/health-records".
+    # Signup, login and refresh opt out per handler with `exclude_from_auth=True`.
+    return DefineMiddleware(JWTAuthMiddleware, exclude=[r"^/schema(/|$)", r"^/health$"])

@@ -1,0 +1,81 @@
+"""Password hashing (argon2id) and the password policy.
+
+Hashing costs tens of milliseconds of CPU by design, so every hash and verify runs in a worker
+thread: the event loop keeps serving other requests meanwhile.
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+
+import anyio.to_thread
+from argon2 import PasswordHasher as Argon2Hasher
+from argon2 import Type
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+from contacts_api.config import Settings
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 128
+COMMON_PASSWORDS_CHECKED = 10_000
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The most used passwords, most frequent first in zxcvbn's maintained list (from leaks)."""
+    ranked: list[str] = FREQUENCY_LISTS["passwords"]
+    return frozenset(ranked[:COMMON_PASSWORDS_CHECKED])
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password is refused (OWASP ASVS 5.0 V6.2), or None when it is acceptable.
+
+    Length counts characters, never truncates, and any character is allowed.
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"must be at least {MIN_PASSWORD_LENGTH} characters long"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"must be at most {MAX_PASSWORD_LENGTH} characters long"
+    if password.lower() in common_passwords():
+        return "is one of the most common passwords; choose another"
+    return None
+
+
+class PasswordHasher:
+    def __init__(self, settings: Settings) -> None:
+        self._hasher = Argon2Hasher(
+            time_cost=settings.argon2_time_cost,
+            memory_cost=settings.argon2_memory_cost_kib,
+            parallelism=settings.argon2_parallelism,
+            type=Type.ID,
+        )
+        self._dummy_hash: str | None = None
+
+    async def hash(self, password: str) -> str:
+        return await anyio.to_thread.run_sync(self._hasher.hash, password)
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        return await anyio.to_thread.run_sync(
+            self._verify_sync, password_hash, password
+        )
+
+    async def verify_against_nothing(self, password: str) -> None:
+        """Spend the same time as a real verify, for an account that does not exist.
+
+        Without it, "unknown email" answers measurably faster than "wrong password" and leaks
+        which emails are registered.
+        """
+        if self._dummy_hash is None:
+            self._dummy_hash = await self.hash(secrets.token_urlsafe(16))
+        await self.verify(self._dummy_hash, password)
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return self._hasher.check_needs_rehash(password_hash)
+
+    def _verify_sync(self, password_hash: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False

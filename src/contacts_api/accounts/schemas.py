@@ -1,0 +1,115 @@
+"""What the accounts routes accept and return. No schema here has a field for the hash."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Annotated, Literal
+
+import msgspec
+
+from contacts_api.accounts.passwords import MAX_PASSWORD_LENGTH, password_problem
+from contacts_api.validation import EmailText, field_error, normalize_email, text
+
+FullName = Annotated[
+    str, text(max_length=200, description="Display name", examples=["Ada Lovelace"])
+]
+# Long enough for any acceptable password, short enough that a huge body is refused before it
+# reaches argon2.
+AnyPassword = Annotated[
+    str,
+    text(min_length=1, max_length=4 * MAX_PASSWORD_LENGTH, description="The password"),
+]
+NewPassword = Annotated[
+    str,
+    text(
+        max_length=4 * MAX_PASSWORD_LENGTH,
+        description="8 to 128 characters, not one of the most common passwords",
+        examples=["correct horse battery staple"],
+    ),
+]
+
+
+class Signup(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    email: EmailText
+    password: NewPassword
+    full_name: FullName | None = None
+
+    def __post_init__(self) -> None:
+        self.email = normalize_email(self.email)
+        if problem := password_problem(self.password):
+            raise field_error("password", f"The password {problem}")
+        if self.full_name is not None:
+            self.full_name = self.full_name.strip() or None
+
+
+class Credentials(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Login by JSON. The same fields arrive as `username`/`password` in the OAuth2 form."""
+
+    email: EmailText
+    password: AnyPassword
+
+    def __post_init__(self) -> None:
+        # Not validated beyond trimming: an address that could never have signed up simply
+        # fails to log in, with the same 401 as any other wrong credential.
+        self.email = self.email.strip().lower()
+
+
+class PasswordGrantForm(msgspec.Struct, kw_only=True):
+    """The OAuth2 password grant (RFC 6749 §4.3.2) as Swagger UI's "Authorize" sends it."""
+
+    username: EmailText
+    password: AnyPassword
+    grant_type: Literal["password"] | None = None
+    scope: Annotated[str, text(max_length=1000)] | None = None
+    client_id: Annotated[str, text(max_length=200)] | None = None
+    client_secret: Annotated[str, text(max_length=200)] | None = None
+
+
+class RefreshRequest(msgspec.Struct, forbid_unknown_fields=True):
+    refresh_token: Annotated[
+        str, text(min_length=1, max_length=4096, description="The refresh token")
+    ]
+
+
+class LogoutRequest(msgspec.Struct, forbid_unknown_fields=True):
+    refresh_token: Annotated[str, text(max_length=4096)] | None = None
+
+
+class TokenPair(msgspec.Struct, kw_only=True):
+    """An OAuth2 token response (RFC 6749 §5.1)."""
+
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: Annotated[
+        int, msgspec.Meta(description="Seconds until the access token expires")
+    ]
+
+
+class UserRead(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    email: str
+    full_name: str | None
+    created_at: datetime.datetime
+
+
+class ProfileUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    full_name: FullName | None
+
+    def __post_init__(self) -> None:
+        if self.full_name is not None:
+            self.full_name = self.full_name.strip() or None
+
+
+class PasswordChange(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    current_password: AnyPassword
+    new_password: NewPassword
+
+    def __post_init__(self) -> None:
+        if problem := password_problem(self.new_password):
+            raise field_error("new_password", f"The new password {problem}")
+
+
+class AccountDeletion(msgspec.Struct, forbid_unknown_fields=True):
+    password: AnyPassword

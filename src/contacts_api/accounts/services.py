@@ -1,0 +1,182 @@
+"""The rules of accounts: signing up, logging in, rotating refresh tokens, ending sessions."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from dataclasses import dataclass
+
+from advanced_alchemy.exceptions import DuplicateKeyError
+from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils.compat import uuid7
+
+from contacts_api.accounts.models import LoginSession, User
+from contacts_api.accounts.passwords import PasswordHasher
+from contacts_api.accounts.repositories import LoginSessionRepository, UserRepository
+from contacts_api.accounts.schemas import Signup, TokenPair
+from contacts_api.accounts.tokens import InvalidToken, TokenCodec, TokenUse
+from contacts_api.clock import Clock
+from contacts_api.config import Settings
+from contacts_api.errors import ConflictError, InvalidCredentials
+
+WRONG_CREDENTIALS = "Incorrect email or password"
+INVALID_REFRESH_TOKEN = "The refresh token is invalid, expired or already used"
+
+
+@dataclass(frozen=True, slots=True)
+class AccountsConfig:
+    """What the accounts domain needs beyond a database session; built once per app."""
+
+    passwords: PasswordHasher
+    tokens: TokenCodec
+    clock: Clock
+    session_max_age: datetime.timedelta
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Clock) -> AccountsConfig:
+        return cls(
+            passwords=PasswordHasher(settings),
+            tokens=TokenCodec(settings),
+            clock=clock,
+            session_max_age=datetime.timedelta(
+                seconds=settings.session_max_age_seconds
+            ),
+        )
+
+
+class AccountService(SQLAlchemyAsyncRepositoryService[User, UserRepository]):
+    repository_type = UserRepository
+
+    def __init__(self, session: AsyncSession, config: AccountsConfig) -> None:
+        super().__init__(session=session)
+        self.sessions = LoginSessionRepository(session=session)
+        self.passwords = config.passwords
+        self.tokens = config.tokens
+        self.clock = config.clock
+        self.session_max_age = config.session_max_age
+
+    async def sign_up(self, data: Signup) -> User:
+        user = User(
+            email=data.email,
+            full_name=data.full_name,
+            password_hash=await self.passwords.hash(data.password),
+        )
+        try:
+            # The unique index on email decides races: of concurrent signups one insert wins.
+            return await self.repository.add(user)
+        except DuplicateKeyError:
+            raise ConflictError(
+                detail="An account with this email already exists"
+            ) from None
+
+    async def log_in(self, email: str, password: str) -> TokenPair:
+        user = await self.repository.get_with_password_hash(email=email)
+        if user is None:
+            await self.passwords.verify_against_nothing(password)
+            raise InvalidCredentials(WRONG_CREDENTIALS)
+        if not await self.passwords.verify(user.password_hash, password):
+            raise InvalidCredentials(WRONG_CREDENTIALS)
+        if self.passwords.needs_rehash(user.password_hash):
+            user.password_hash = await self.passwords.hash(password)
+        return await self._start_session(user.id)
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        try:
+            claims = self.tokens.decode(refresh_token, TokenUse.REFRESH)
+        except InvalidToken:
+            raise InvalidCredentials(INVALID_REFRESH_TOKEN, token_given=True) from None
+        now = self.clock()
+        new_refresh = self.tokens.issue(
+            TokenUse.REFRESH,
+            user_id=claims.user_id,
+            session_id=claims.session_id,
+            now=now,
+        )
+        rotated = await self.sessions.rotate(
+            session_id=claims.session_id,
+            presented_jti=claims.token_id,
+            new_jti=new_refresh.token_id,
+            now=now,
+            idle_expires_at=new_refresh.expires_at,
+        )
+        if not rotated:
+            # Either the session ended, or this token was already exchanged: a second use of a
+            # refresh token means it leaked, so the whole session goes (RFC 9700 §4.14).
+            await self.sessions.revoke(claims.session_id, now=now)
+            raise InvalidCredentials(INVALID_REFRESH_TOKEN, token_given=True)
+        access = self.tokens.issue(
+            TokenUse.ACCESS,
+            user_id=claims.user_id,
+            session_id=claims.session_id,
+            now=now,
+        )
+        return self._token_pair(access.token, new_refresh.token)
+
+    async def log_out(self, *, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
+        await self.sessions.revoke(session_id, now=self.clock(), user_id=user_id)
+
+    async def get_by_active_session(
+        self, *, user_id: uuid.UUID, session_id: uuid.UUID
+    ) -> User | None:
+        return await self.repository.get_by_active_session(
+            user_id=user_id, session_id=session_id, now=self.clock()
+        )
+
+    async def rename(self, user: User, full_name: str | None) -> User:
+        user.full_name = full_name
+        return await self.repository.update(user)
+
+    async def change_password(
+        self, user: User, *, current_session_id: uuid.UUID, current: str, new: str
+    ) -> None:
+        """Set a new password (already checked against the policy) and end every other session."""
+        stored = await self._check_password(user.id, current)
+        stored.password_hash = await self.passwords.hash(new)
+        await self.sessions.revoke_all_for_user(
+            user.id, now=self.clock(), keep=current_session_id
+        )
+
+    async def delete_account(self, user: User, password: str) -> None:
+        await self._check_password(user.id, password)
+        # Sessions and contacts go with the user through ON DELETE CASCADE, in this transaction.
+        await self.repository.delete(user.id)
+
+    async def purge_sessions(self, *, retention: datetime.timedelta) -> int:
+        return await self.sessions.purge(ended_before=self.clock() - retention)
+
+    async def _check_password(self, user_id: uuid.UUID, password: str) -> User:
+        stored = await self.repository.get_with_password_hash(user_id=user_id)
+        if stored is None or not await self.passwords.verify(
+            stored.password_hash, password
+        ):
+            raise InvalidCredentials("The password is incorrect")
+        return stored
+
+    async def _start_session(self, user_id: uuid.UUID) -> TokenPair:
+        now = self.clock()
+        session_id = uuid7()
+        access = self.tokens.issue(
+            TokenUse.ACCESS, user_id=user_id, session_id=session_id, now=now
+        )
+        refresh = self.tokens.issue(
+            TokenUse.REFRESH, user_id=user_id, session_id=session_id, now=now
+        )
+        await self.sessions.add(
+            LoginSession(
+                id=session_id,
+                user_id=user_id,
+                refresh_jti=refresh.token_id,
+                last_refreshed_at=now,
+                idle_expires_at=refresh.expires_at,
+                absolute_expires_at=now + self.session_max_age,
+            )
+        )
+        return self._token_pair(access.token, refresh.token)
+
+    def _token_pair(self, access_token: str, refresh_token: str) -> TokenPair:
+        return TokenPair(
+            access_token=access_token,
+            refresh_token=refresh_token,
+            expires_in=int(self.tokens.lifetime(TokenUse.ACCESS).total_seconds()),
+        )

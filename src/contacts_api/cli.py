@@ -1,0 +1,181 @@
+"""The `contacts-api` command: serve the API and look after its database."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+import click
+from alembic import command
+from sqlalchemy.exc import SQLAlchemyError
+
+from contacts_api.config import Settings, SettingsError, load_settings
+from contacts_api.db import alembic_config, create_engine, upgrade_database
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class CommandFailed(click.ClickException):
+    """Printed as one line, exit status 1, no traceback."""
+
+
+def one_line_errors(func: Callable[P, R]) -> Callable[P, R]:
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except SettingsError as exc:
+            raise CommandFailed(str(exc)) from None
+        except (SQLAlchemyError, OSError) as exc:
+            raise CommandFailed(
+                f"database error: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+            ) from None
+
+    return wrapper
+
+
+def settings_from_env() -> Settings:
+    settings = load_settings()
+    # Worker processes load settings again: hand them the same (possibly generated) secret,
+    # or a token issued by one worker would be refused by another.
+    os.environ["JWT_SECRET"] = settings.jwt_secret
+    return settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="contacts-api")
+def main() -> None:
+    """contacts-api: a REST API for private address books."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+@main.command()
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Interface to bind."
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to bind.",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes.",
+)
+@click.option(
+    "--reload", is_flag=True, help="Restart when the code changes (development)."
+)
+@one_line_errors
+def serve(host: str, port: int, workers: int, reload: bool) -> None:
+    """Run the API server. With the default SQLite database, its schema is migrated first."""
+    import uvicorn
+
+    settings = settings_from_env()
+    if settings.is_sqlite:
+        upgrade_database(settings.database_url)
+    uvicorn.run(
+        "contacts_api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=None if reload else workers,
+        reload=reload,
+        proxy_headers=True,
+        server_header=False,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database migrations (Alembic, in migrations/)."""
+
+
+@db.command()
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+@one_line_errors
+def upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION. Running it again is harmless."""
+    settings = load_settings()
+    upgrade_database(settings.database_url, revision)
+    click.echo(f"database is at {revision}")
+
+
+@db.command()
+@click.argument("revision", default="-1")
+@one_line_errors
+def downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (default: one step)."""
+    command.downgrade(alembic_config(load_settings().database_url), revision)
+
+
+@db.command()
+@click.option("-m", "--message", required=True, help="What the migration does.")
+@click.option(
+    "--autogenerate",
+    is_flag=True,
+    help="Compare the models with the database and write the difference.",
+)
+@one_line_errors
+def revision(message: str, autogenerate: bool) -> None:
+    """Create a new migration file in migrations/versions/."""
+    command.revision(
+        alembic_config(load_settings().database_url),
+        message=message,
+        autogenerate=autogenerate,
+    )
+
+
+@main.group()
+def sessions() -> None:
+    """Login sessions."""
+
+
+@sessions.command()
+@one_line_errors
+def purge() -> None:
+    """Delete sessions that expired or were revoked more than SESSION_RETENTION_DAYS ago."""
+    settings = load_settings()
+    deleted = asyncio.run(_purge_sessions(settings))
+    click.echo(f"deleted {deleted} ended session(s)")
+
+
+async def _purge_sessions(settings: Settings) -> int:
+    from contacts_api.accounts.repositories import LoginSessionRepository
+
+    engine = create_engine(settings)
+    try:
+        from sqlalchemy.ext.asyncio import AsyncSession
+
+        async with AsyncSession(engine) as session, session.begin():
+            repository = LoginSessionRepository(session=session)
+            cutoff = datetime.datetime.now(datetime.UTC) - datetime.timedelta(
+                days=settings.session_retention_days
+            )
+            return await repository.purge(ended_before=cutoff)
+    finally:
+        await engine.dispose()
+
+
+def run(argv: list[str] | None = None) -> Any:
+    return main.main(args=argv, prog_name="contacts-api", standalone_mode=True)
+
+
+if __name__ == "__main__":
+    sys.exit(run())

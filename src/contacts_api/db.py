@@ -1,0 +1,152 @@
+"""The database layer shared by every domain: engine, sessions, commit policy, migrations."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+from pathlib import Path
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import (
+    AsyncSessionConfig,
+    SQLAlchemyAsyncConfig,
+)
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from litestar.datastructures import State
+from litestar.types import Scope
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+
+from contacts_api.config import Settings
+
+logger = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+DB_CONFIG_STATE_KEY = "db_config"
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """The one place an engine is built, for the app, the CLI, migrations and tests alike."""
+    if settings.is_sqlite:
+        ensure_sqlite_directory(settings.database_url)
+        # aiosqlite runs each connection on its own thread; `timeout` lets a writer wait for
+        # SQLite's file lock instead of failing at once.
+        engine = create_async_engine(
+            settings.database_url,
+            pool_size=5,
+            max_overflow=0,
+            pool_timeout=settings.db_pool_timeout_seconds,
+            connect_args={"timeout": settings.db_statement_timeout_ms / 1000},
+            echo=settings.db_echo,
+        )
+        enable_sqlite_pragmas(engine)
+        return engine
+    return create_async_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        # A connection dropped by a PostgreSQL restart is detected and replaced before use.
+        pool_pre_ping=True,
+        connect_args={
+            "timeout": settings.db_pool_timeout_seconds,
+            "server_settings": {
+                "statement_timeout": str(settings.db_statement_timeout_ms)
+            },
+        },
+        echo=settings.db_echo,
+    )
+
+
+def enable_sqlite_pragmas(engine: AsyncEngine) -> None:
+    """Turn on what SQLite leaves off per connection.
+
+    Without `foreign_keys=ON`, `ON DELETE CASCADE` silently does nothing. SQLite's own `lower()`
+    only folds ASCII, so case-insensitive search for "émile" would miss "Émile"; Python's folds
+    Unicode. WAL lets readers work while one request writes.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+
+def _unicode_lower(value: str | None) -> str | None:
+    return value.lower() if isinstance(value, str) else value
+
+
+def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
+    return SQLAlchemyAsyncConfig(
+        engine_instance=create_engine(settings),
+        session_config=AsyncSessionConfig(expire_on_commit=False),
+        # Handlers ask for `db_session`, our committing provider below; the plugin's own
+        # non-committing session provider is kept out of the way under another name.
+        session_dependency_key="plugin_db_session",
+        # The default before-send handler only rolls back and closes: commits happen earlier, in
+        # `commit_before_response`, where a failure can still change the answer.
+        before_send_handler=None,
+        # Our own handlers (errors.py) give repository errors a status and a message that leaks
+        # nothing about the SQL.
+        set_default_exception_handler=False,
+        create_all=False,
+    )
+
+
+async def provide_db_session(
+    state: State, scope: Scope
+) -> AsyncGenerator[AsyncSession, None]:
+    """The request's unit of work: committed when the handler succeeds, rolled back when it raises.
+
+    advanced-alchemy's "autocommit" before-send handler commits while the status line is already
+    on its way and only logs a failure, so a lost write could still answer 201. Committing here,
+    before the response is sent and inside Litestar's exception handling, turns a failed commit
+    into an error response instead. The auth middleware shares this same session.
+    """
+    config: SQLAlchemyAsyncConfig = state[DB_CONFIG_STATE_KEY]
+    session = config.provide_session(state, scope)
+    try:
+        yield session
+    except BaseException:
+        await session.rollback()
+        raise
+    if session.in_transaction():
+        await session.commit()
+
+
+async def ping(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
+def alembic_config(database_url: str) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    config.attributes["database_url"] = database_url
+    return config
+
+
+def upgrade_database(database_url: str, revision: str = "head") -> None:
+    """Apply migrations; safe to run on an up-to-date database. Must be called outside a loop."""
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def downgrade_database(database_url: str, revision: str) -> None:
+    command.downgrade(alembic_config(database_url), revision)
+
+
+def ensure_sqlite_directory(database_url: str) -> None:
+    url = make_url(database_url)
+    if (
+        url.get_backend_name() == "sqlite"
+        and url.database
+        and url.database != ":memory:"
+    ):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,46 @@
+"""GET /health: is the service up, and can it reach its database?"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+import msgspec
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+from litestar import Response, get
+from litestar.datastructures import State
+from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
+from sqlalchemy.exc import SQLAlchemyError
+
+from contacts_api.db import DB_CONFIG_STATE_KEY, ping
+
+logger = logging.getLogger(__name__)
+
+
+class HealthStatus(msgspec.Struct):
+    status: Literal["ok", "unavailable"]
+    database: Literal["ok", "unavailable"]
+
+
+@get(
+    "/health",
+    operation_id="health",
+    tags=["Operations"],
+    summary="Liveness and database reachability",
+)
+async def health(state: State) -> Response[HealthStatus]:
+    """`200` when a `SELECT 1` through the pool succeeds, `503` otherwise."""
+    config: SQLAlchemyAsyncConfig = state[DB_CONFIG_STATE_KEY]
+    try:
+        await ping(config.get_engine())
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        logger.warning("health check: database unreachable (%s)", type(exc).__name__)
+        return Response(
+            HealthStatus("unavailable", "unavailable"),
+            status_code=HTTP_503_SERVICE_UNAVAILABLE,
+        )
+    return Response(
+        HealthStatus("ok", "ok"),
+        status_code=HTTP_200_OK,
+        headers={"Cache-Control": "no-store"},
+    )
