@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from advanced_alchemy.base import orm_registry
+from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import context
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.types import TypeEngine
 
 # Every model module must be imported so its tables are in the metadata autogenerate compares.
-import contacts_api.accounts.models  # noqa: F401
+import contacts_api.accounts.models
+import contacts_api.contacts.models  # noqa: F401
 
 config = context.config
 target_metadata = orm_registry.metadata
@@ -26,13 +31,27 @@ def database_url() -> str:
     return str(url)
 
 
+def compare_type(
+    _context: MigrationContext,
+    _inspected_column: Any,
+    _metadata_column: Any,
+    _inspected_type: TypeEngine[Any],
+    metadata_type: TypeEngine[Any],
+) -> bool | None:
+    """advanced-alchemy's GUID and DateTimeUTC reflect as their storage type (on SQLite a
+    NUMERIC, on PostgreSQL a UUID or TIMESTAMP): that is no change, so say so."""
+    if isinstance(metadata_type, GUID | DateTimeUTC):
+        return False
+    return None  # Alembic's default comparison
+
+
 def run_migrations(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         # SQLite cannot ALTER most things in place; batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
+        compare_type=compare_type,
         compare_server_default=True,
     )
     with context.begin_transaction():

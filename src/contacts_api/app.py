@@ -18,8 +18,9 @@ from contacts_api import __version__
 from contacts_api.accounts.controllers import AuthController, UserController
 from contacts_api.accounts.middleware import ACCOUNTS_STATE_KEY, jwt_auth_middleware
 from contacts_api.accounts.services import AccountsConfig
-from contacts_api.clock import Clock, utc_now
+from contacts_api.clock import CLOCK_STATE_KEY, Clock, utc_now
 from contacts_api.config import Settings, load_settings
+from contacts_api.contacts.controller import ContactController
 from contacts_api.db import DB_CONFIG_STATE_KEY, alchemy_config, provide_db_session
 from contacts_api.errors import exception_handlers
 from contacts_api.health import health
@@ -68,7 +69,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Lite
         else None
     )
     return Litestar(
-        route_handlers=[health, AuthController, UserController],
+        route_handlers=[health, AuthController, UserController, ContactController],
         plugins=[SQLAlchemyPlugin(config=db_config)],
         dependencies={"db_session": Provide(provide_db_session)},
         middleware=[jwt_auth_middleware()],
@@ -79,7 +80,8 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Lite
             {
                 DB_CONFIG_STATE_KEY: db_config,
                 ACCOUNTS_STATE_KEY: AccountsConfig.from_settings(settings, clock),
-                "settings": settings,
+                CLOCK_STATE_KEY: clock,
+            "settings": settings,
             }
         ),
         logging_config=LoggingConfig(

@@ -10,6 +10,7 @@ from email_validator import EmailNotValidError, validate_email
 from litestar.exceptions import ValidationException
 
 T = TypeVar("T")
+_NAMED_FIELD = re.compile(r"field `(?P<field>[^`]+)`")
 _ERROR_LOCATION = re.compile(
     r"^(?P<message>.*?)(?: - at `\$\.?(?P<key>[^`]*)`)?$", re.DOTALL
 )
@@ -17,6 +18,8 @@ _ERROR_LOCATION = re.compile(
 # A NUL cannot be stored in PostgreSQL text, and a lone surrogate is not Unicode: refusing both
 # in every string keeps them from turning into a 500 further down.
 _STORABLE_TEXT = r"^[^\x00\ud800-\udfff]*$"
+# The same, with at least one character that is not white space.
+_STORABLE_NONBLANK_TEXT = r"^[^\x00\ud800-\udfff]*[^\s\x00\ud800-\udfff][^\x00\ud800-\udfff]*$"
 MAX_EMAIL_LENGTH = 320
 
 
@@ -24,13 +27,14 @@ def text(
     *,
     min_length: int = 0,
     max_length: int,
+    nonblank: bool = False,
     description: str = "",
     examples: list[str] | None = None,
 ) -> msgspec.Meta:
     return msgspec.Meta(
         min_length=min_length,
         max_length=max_length,
-        pattern=_STORABLE_TEXT,
+        pattern=_STORABLE_NONBLANK_TEXT if nonblank else _STORABLE_TEXT,
         description=description or None,
         examples=examples,
     )
@@ -75,9 +79,18 @@ def decode_body(raw: bytes | dict[str, Any], schema: type[T]) -> T:
     except msgspec.ValidationError as exc:
         match = _ERROR_LOCATION.match(str(exc))
         message, key = (match["message"], match["key"]) if match else (str(exc), None)
+        if not key and (named := _NAMED_FIELD.search(message)):
+            key = named["field"]  # "Object missing required field `password`"
         extra: dict[str, str] = {"message": message, "source": "body"}
         if key:
             extra["key"] = key
         raise ValidationException(detail="Validation failed", extra=[extra]) from None
     except msgspec.DecodeError as exc:
         raise ValidationException(detail=f"The body is not valid JSON: {exc}") from None
+
+
+def invalid_field(field: str, message: str, source: str = "body") -> ValidationException:
+    """A 400 for a rule only a service can check, in the same shape as a schema failure."""
+    return ValidationException(
+        detail="Validation failed", extra=[{"message": message, "key": field, "source": source}]
+    )

@@ -6,7 +6,7 @@ import datetime
 import uuid
 from dataclasses import dataclass
 
-from advanced_alchemy.exceptions import DuplicateKeyError
+from advanced_alchemy.exceptions import IntegrityError
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
@@ -63,9 +63,10 @@ class AccountService(SQLAlchemyAsyncRepositoryService[User, UserRepository]):
             password_hash=await self.passwords.hash(data.password),
         )
         try:
-            # The unique index on email decides races: of concurrent signups one insert wins.
+            # The unique index on email decides races: of concurrent signups one insert wins;
+            # advanced-alchemy reports it as IntegrityError (DuplicateKeyError on some dialects).
             return await self.repository.add(user)
-        except DuplicateKeyError:
+        except IntegrityError:  # only the unique email index can fail here
             raise ConflictError(
                 detail="An account with this email already exists"
             ) from None

@@ -1,0 +1,111 @@
+"""HTTP routes of contacts: /api/contacts. Parse, call the service, shape the answer."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, delete, get, patch, post, put
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import (
+    NotAuthorizedException,
+    NotFoundException,
+    ValidationException,
+)
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contacts_api.accounts.guards import BEARER_SECURITY, requires_user
+from contacts_api.accounts.models import User
+from contacts_api.clock import CLOCK_STATE_KEY
+from contacts_api.contacts.models import Contact
+from contacts_api.contacts.schemas import (
+    ContactFilters,
+    ContactPage,
+    ContactPatch,
+    ContactRead,
+    ContactWrite,
+    UpcomingBirthday,
+)
+from contacts_api.contacts.service import ContactService
+from contacts_api.errors import ConflictError
+
+SEARCH_PATTERN = r"^[^\x00\ud800-\udfff]*$"
+SearchText = Annotated[
+    str | None, Parameter(max_length=320, pattern=SEARCH_PATTERN, description="Case-insensitive substring")
+]
+ContactId = Annotated[uuid.UUID, Parameter(description="The contact's id")]
+
+
+def provide_contact_service(db_session: AsyncSession, request: Request[User, Any, Any], state: State) -> ContactService:
+    return ContactService(db_session, owner_id=request.user.id, clock=state[CLOCK_STATE_KEY])
+
+
+def to_contact_read(contact: Contact) -> ContactRead:
+    return msgspec.convert(contact, ContactRead, from_attributes=True)
+
+
+class ContactController(Controller):
+    path = "/api/contacts"
+    tags = ["Contacts"]
+    guards = [requires_user]
+    security = BEARER_SECURITY
+    dependencies = {"contacts": Provide(provide_contact_service, sync_to_thread=False)}
+
+    @post("/", operation_id="createContact", status_code=HTTP_201_CREATED, summary="Add a contact",
+          raises=[ValidationException, NotAuthorizedException, ConflictError])
+    async def create_contact(self, data: ContactWrite, contacts: ContactService) -> ContactRead:
+        return to_contact_read(await contacts.create_contact(data))
+
+    @get("/", operation_id="listContacts", summary="List and search contacts",
+         raises=[ValidationException, NotAuthorizedException])
+    async def list_contacts(
+        self,
+        contacts: ContactService,
+        q: Annotated[SearchText, Parameter(description="Substring of first name, last name or email")] = None,
+        first_name: SearchText = None,
+        last_name: SearchText = None,
+        email: SearchText = None,
+        limit: Annotated[int, Parameter(ge=1, le=100, description="Page size")] = 20,
+        offset: Annotated[int, Parameter(ge=0, le=1_000_000_000, description="Contacts to skip")] = 0,
+    ) -> ContactPage:
+        """Sorted by last name, first name and id; `total` counts every match."""
+        filters = ContactFilters(q=q, first_name=first_name, last_name=last_name, email=email)
+        items, total = await contacts.list_contacts(filters, limit=limit, offset=offset)
+        return ContactPage(items=[to_contact_read(c) for c in items], total=total, limit=limit, offset=offset)
+
+    @get("/birthdays", operation_id="listUpcomingBirthdays", summary="Contacts with a birthday soon",
+         raises=[ValidationException, NotAuthorizedException])
+    async def upcoming_birthdays(
+        self,
+        contacts: ContactService,
+        days: Annotated[int, Parameter(ge=1, le=366, description="How many days ahead, today included")] = 7,
+    ) -> list[UpcomingBirthday]:
+        """Contacts whose next birthday (UTC) falls from today to today + `days`, soonest first."""
+        return [
+            UpcomingBirthday(**msgspec.structs.asdict(to_contact_read(contact)), next_birthday=next_birthday)
+            for contact, next_birthday in await contacts.upcoming_birthdays(days)
+        ]
+
+    @get("/{contact_id:uuid}", operation_id="getContact", summary="Read a contact",
+         raises=[NotAuthorizedException, NotFoundException])
+    async def get_contact(self, contact_id: ContactId, contacts: ContactService) -> ContactRead:
+        return to_contact_read(await contacts.get_contact(contact_id))
+
+    @put("/{contact_id:uuid}", operation_id="replaceContact", summary="Replace a contact",
+         raises=[ValidationException, NotAuthorizedException, NotFoundException, ConflictError])
+    async def replace_contact(self, contact_id: ContactId, data: ContactWrite, contacts: ContactService) -> ContactRead:
+        return to_contact_read(await contacts.replace_contact(contact_id, data))
+
+    @patch("/{contact_id:uuid}", operation_id="updateContact", summary="Change some fields of a contact",
+           raises=[ValidationException, NotAuthorizedException, NotFoundException, ConflictError])
+    async def update_contact(self, contact_id: ContactId, data: ContactPatch, contacts: ContactService) -> ContactRead:
+        return to_contact_read(await contacts.patch_contact(contact_id, data))
+
+    @delete("/{contact_id:uuid}", operation_id="deleteContact", status_code=HTTP_204_NO_CONTENT,
+            summary="Delete a contact", raises=[NotAuthorizedException, NotFoundException])
+    async def delete_contact(self, contact_id: ContactId, contacts: ContactService) -> None:
+        await contacts.delete_contact(contact_id)

@@ -1,0 +1,118 @@
+"""What the contacts routes accept and return.
+
+Input schemas have no `id`, `owner_id` or timestamp fields and forbid unknown fields, so a
+client can never set them: sending one is a 400.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Annotated
+
+import msgspec
+
+from contacts_api.validation import EmailText, field_error, normalize_email, text
+
+MIN_PHONE_DIGITS = 7
+
+Name = Annotated[str, text(min_length=1, max_length=100, nonblank=True, examples=["Ada"])]
+Phone = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=7,
+        max_length=20,
+        pattern=r"^[0-9 +()\-]+$",
+        description="7 to 20 characters of digits, spaces and + - ( ), with at least 7 digits",
+        examples=["+44 20 7946 0958"],
+    ),
+]
+Notes = Annotated[str, text(max_length=2000, description="Free text, up to 2,000 characters")]
+
+
+def _check_phone(phone: str) -> str:
+    if sum(character.isdigit() for character in phone) < MIN_PHONE_DIGITS:
+        raise field_error("phone", f"A phone number needs at least {MIN_PHONE_DIGITS} digits")
+    return phone
+
+
+class ContactWrite(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A whole contact: the body of create (POST) and replace (PUT)."""
+
+    first_name: Name
+    last_name: Name
+    email: EmailText
+    phone: Phone
+    birthday: Annotated[datetime.date, msgspec.Meta(description="Not in the future", examples=["1990-05-17"])]
+    notes: Notes | None = None
+
+    def __post_init__(self) -> None:
+        self.first_name = self.first_name.strip()
+        self.last_name = self.last_name.strip()
+        self.email = normalize_email(self.email)
+        self.phone = _check_phone(self.phone)
+
+    def fields(self) -> dict[str, object]:
+        return msgspec.structs.asdict(self)
+
+
+class ContactPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
+    """Any subset of a contact's fields. An absent field keeps its value; `notes: null` clears it."""
+
+    first_name: Name | msgspec.UnsetType = msgspec.UNSET
+    last_name: Name | msgspec.UnsetType = msgspec.UNSET
+    email: EmailText | msgspec.UnsetType = msgspec.UNSET
+    phone: Phone | msgspec.UnsetType = msgspec.UNSET
+    birthday: datetime.date | msgspec.UnsetType = msgspec.UNSET
+    notes: Notes | None | msgspec.UnsetType = msgspec.UNSET
+
+    def __post_init__(self) -> None:
+        if isinstance(self.first_name, str):
+            self.first_name = self.first_name.strip()
+        if isinstance(self.last_name, str):
+            self.last_name = self.last_name.strip()
+        if isinstance(self.email, str):
+            self.email = normalize_email(self.email)
+        if isinstance(self.phone, str):
+            self.phone = _check_phone(self.phone)
+
+    def fields(self) -> dict[str, object]:
+        """Only the fields the client sent."""
+        return {
+            name: value
+            for name, value in msgspec.structs.asdict(self).items()
+            if value is not msgspec.UNSET
+        }
+
+
+class ContactRead(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    birthday: datetime.date
+    notes: str | None
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+
+
+class UpcomingBirthday(ContactRead, kw_only=True):
+    next_birthday: Annotated[datetime.date, msgspec.Meta(description="The date of the next birthday, UTC")]
+
+
+class ContactPage(msgspec.Struct, kw_only=True):
+    items: list[ContactRead]
+    total: Annotated[int, msgspec.Meta(description="All contacts matching the filters")]
+    limit: int
+    offset: int
+
+
+class ContactFilters(msgspec.Struct, kw_only=True, frozen=True):
+    """The list's search parameters, already validated."""
+
+    q: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+

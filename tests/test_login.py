@@ -1,0 +1,130 @@
+"""POST /api/auth/login"""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+import jwt
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from contacts_api.config import Settings
+from contacts_api.app import create_app
+from tests.conftest import PASSWORD, TEST_JWT_SECRET, ApiUser, make_settings, query_scalar, run_concurrently
+
+Client = AsyncTestClient[Litestar]
+
+
+async def test_login_with_json_returns_a_token_pair(client: Client, user: ApiUser) -> None:
+    response = await client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in"}
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] == 900
+
+
+async def test_login_with_the_oauth2_password_form(client: Client, user: ApiUser) -> None:
+    response = await client.post(
+        "/api/auth/login", data={"grant_type": "password", "username": user.email, "password": PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    me = await client.get("/api/users/me", headers={"Authorization": f"Bearer {response.json()['access_token']}"})
+    assert me.json()["email"] == user.email
+
+
+async def test_login_ignores_email_case_and_spaces(client: Client, user: ApiUser) -> None:
+    response = await client.post("/api/auth/login", json={"email": f"  {user.email.upper()} ", "password": PASSWORD})
+    assert response.status_code == 200
+
+
+async def test_token_responses_are_not_cacheable(client: Client, user: ApiUser) -> None:
+    response = await client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD})
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["pragma"] == "no-cache"
+
+
+async def test_wrong_password_and_unknown_email_give_identical_401s(client: Client, user: ApiUser) -> None:
+    wrong_password = await client.post("/api/auth/login", json={"email": user.email, "password": "not the password"})
+    unknown_email = await client.post("/api/auth/login", json={"email": "nobody@example.com", "password": PASSWORD})
+    assert wrong_password.status_code == unknown_email.status_code == 401
+    assert wrong_password.json() == unknown_email.json() == {"status_code": 401, "detail": "Incorrect email or password"}
+    assert wrong_password.headers["www-authenticate"].startswith("Bearer")
+    assert unknown_email.headers["www-authenticate"] == wrong_password.headers["www-authenticate"]
+
+
+async def test_login_rejects_missing_fields_and_unknown_fields(client: Client) -> None:
+    missing = await client.post("/api/auth/login", json={"email": "ada@example.com"})
+    assert missing.status_code == 400
+    assert missing.json()["extra"][0]["key"] == "password"
+    unknown = await client.post("/api/auth/login", json={"email": "a@example.com", "password": "x", "admin": 1})
+    assert unknown.status_code == 400
+
+
+async def test_login_rejects_malformed_json(client: Client) -> None:
+    response = await client.post("/api/auth/login", content=b"{nope", headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+
+
+async def test_login_rejects_an_unsupported_media_type(client: Client) -> None:
+    response = await client.post("/api/auth/login", content=b"x", headers={"Content-Type": "text/plain"})
+    assert response.status_code == 415
+
+
+async def test_login_rehashes_a_hash_made_with_weaker_parameters(
+    client: Client, user: ApiUser, settings: Settings
+) -> None:
+    from argon2 import PasswordHasher
+
+    weak = PasswordHasher(time_cost=1, memory_cost=32, parallelism=1).hash(PASSWORD)
+    engine_url = settings.database_url
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    engine = create_async_engine(engine_url, poolclass=NullPool)
+    async with engine.begin() as connection:
+        await connection.execute(text("UPDATE users SET password_hash = :h"), {"h": weak})
+    await engine.dispose()
+
+    response = await client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 200
+    stored = await query_scalar(settings.database_url, "SELECT password_hash FROM users")
+    assert stored != weak
+    assert "m=64,t=1,p=1" in stored
+
+
+async def test_login_tokens_carry_the_required_claims(client: Client, user: ApiUser) -> None:
+    claims = jwt.decode(user.access_token, TEST_JWT_SECRET, algorithms=["HS256"], audience="contacts-api")
+    assert {"sub", "iat", "exp", "jti", "iss", "aud", "sid", "token_use"} <= set(claims)
+    assert claims["sub"] == user.id
+    assert claims["exp"] - claims["iat"] == 900
+    assert jwt.get_unverified_header(user.access_token)["typ"] == "at+jwt"
+    assert jwt.get_unverified_header(user.refresh_token)["typ"] == "refresh+jwt"
+
+
+async def test_password_hashing_does_not_block_the_event_loop(settings: Settings) -> None:
+    """With production-strength argon2 a failed login takes a while; a health check sent meanwhile
+    must finish first. If hashing ran on the event loop, the health check would wait for it."""
+    production = make_settings(
+        settings.database_url, argon2_time_cost=3, argon2_memory_cost_kib=65536, argon2_parallelism=4
+    )
+    finished: list[str] = []
+
+    async def log_in(http: httpx.AsyncClient) -> httpx.Response:
+        response = await http.post("/api/auth/login", json={"email": "nobody@example.com", "password": PASSWORD})
+        finished.append("login")
+        return response
+
+    async def check_health(http: httpx.AsyncClient) -> httpx.Response:
+        await asyncio.sleep(0.02)  # let the login reach argon2 first
+        response = await http.get("/health")
+        finished.append("health")
+        return response
+
+    async with AsyncTestClient(app=create_app(production)) as strong_client:
+        login, health = run_concurrently(strong_client, log_in, check_health)
+    assert (login.status_code, health.status_code) == (401, 200)
+    assert finished == ["health", "login"]
