@@ -3,55 +3,40 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from advanced_alchemy.base import orm_registry
-from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import context
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.types import TypeEngine
 
 # Every model module must be imported so its tables are in the metadata autogenerate compares.
 import contacts_api.accounts.models
 import contacts_api.contacts.models  # noqa: F401
+from contacts_api.db import compare_column_types
 
 config = context.config
 target_metadata = orm_registry.metadata
 
 
 def database_url() -> str:
-    url = config.attributes.get("database_url") or config.get_main_option(
-        "sqlalchemy.url"
-    )
+    url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
     if not url:
         raise RuntimeError("no database URL given to the migrations")
     return str(url)
 
 
-def compare_type(
-    _context: MigrationContext,
-    _inspected_column: Any,
-    _metadata_column: Any,
-    _inspected_type: TypeEngine[Any],
-    metadata_type: TypeEngine[Any],
-) -> bool | None:
-    """advanced-alchemy's GUID and DateTimeUTC reflect as their storage type (on SQLite a
-    NUMERIC, on PostgreSQL a UUID or TIMESTAMP): that is no change, so say so."""
-    if isinstance(metadata_type, GUID | DateTimeUTC):
-        return False
-    return None  # Alembic's default comparison
-
-
 def run_migrations(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        # Persistent in the file: readers no longer block the one writer, nor it them.
+        connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+        connection.commit()
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         # SQLite cannot ALTER most things in place; batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=compare_type,
+        compare_type=compare_column_types,
         compare_server_default=True,
     )
     with context.begin_transaction():
@@ -70,9 +55,7 @@ async def run_async_migrations() -> None:
 
 
 if context.is_offline_mode():
-    context.configure(
-        url=database_url(), target_metadata=target_metadata, literal_binds=True
-    )
+    context.configure(url=database_url(), target_metadata=target_metadata, literal_binds=True)
     with context.begin_transaction():
         context.run_migrations()
 else:

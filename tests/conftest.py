@@ -43,11 +43,15 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
-async def _admin_execute(admin_url: str, statement: str) -> None:
+async def admin_execute(admin_url: str, statement: str) -> None:
     url = make_url(admin_url)
     connection = await asyncpg.connect(
-        host=url.host, port=url.port or 5432, user=url.username, password=url.password,
-        database=url.database, timeout=5,
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        database=url.database,
+        timeout=5,
     )
     try:
         await connection.execute(statement)
@@ -60,7 +64,7 @@ def postgresql_url() -> Iterator[str]:
     admin_url = os.environ.get("TEST_DATABASE_URL", DEFAULT_ADMIN_URL)
     name = f"contacts_test_{uuid.uuid4().hex[:12]}"
     try:
-        asyncio.run(_admin_execute(admin_url, f'CREATE DATABASE "{name}"'))
+        asyncio.run(admin_execute(admin_url, f'CREATE DATABASE "{name}"'))
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         message = f"PostgreSQL at {make_url(admin_url).render_as_string(hide_password=True)} is unreachable: {exc!r}"
         if _in_ci():
@@ -71,7 +75,7 @@ def postgresql_url() -> Iterator[str]:
         upgrade_database(url)
         yield url
     finally:
-        asyncio.run(_admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
@@ -160,7 +164,9 @@ async def sign_up_and_log_in(
     client: AsyncTestClient[Litestar], email: str | None = None, password: str = PASSWORD
 ) -> ApiUser:
     email = email or f"user-{uuid.uuid4().hex[:10]}@example.com"
-    signup = await client.post("/api/auth/signup", json={"email": email, "password": password, "full_name": "Test User"})
+    signup = await client.post(
+        "/api/auth/signup", json={"email": email, "password": password, "full_name": "Test User"}
+    )
     assert signup.status_code == 201, signup.text
     login = await client.post("/api/auth/login", json={"email": email, "password": password})
     assert login.status_code == 200, login.text

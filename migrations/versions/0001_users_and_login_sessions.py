@@ -46,9 +46,7 @@ def upgrade() -> None:
     op.create_table(
         "sessions",
         sa.Column("id", advanced_alchemy.types.guid.GUID(length=16), nullable=False),
-        sa.Column(
-            "user_id", advanced_alchemy.types.guid.GUID(length=16), nullable=False
-        ),
+        sa.Column("user_id", advanced_alchemy.types.guid.GUID(length=16), nullable=False),
         sa.Column("refresh_jti", sa.Uuid(), nullable=False),
         sa.Column(
             "last_refreshed_at",
@@ -95,9 +93,7 @@ def upgrade() -> None:
             ["absolute_expires_at"],
             unique=False,
         )
-        batch_op.create_index(
-            batch_op.f("ix_sessions_user_id"), ["user_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_sessions_user_id"), ["user_id"], unique=False)
 
     # ### end Alembic commands ###
 

@@ -35,9 +35,7 @@ def upgrade() -> None:
     op.create_table(
         "contacts",
         sa.Column("id", advanced_alchemy.types.guid.GUID(length=16), nullable=False),
-        sa.Column(
-            "owner_id", advanced_alchemy.types.guid.GUID(length=16), nullable=False
-        ),
+        sa.Column("owner_id", advanced_alchemy.types.guid.GUID(length=16), nullable=False),
         sa.Column("first_name", sa.String(length=100), nullable=False),
         sa.Column("last_name", sa.String(length=100), nullable=False),
         sa.Column("email", sa.String(length=320), nullable=False),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
@@ -51,9 +49,7 @@ def openapi_config() -> OpenAPIConfig:
                 "OAuth2PasswordBearer": SecurityScheme(
                     type="oauth2",
                     description="Log in with your email as the username.",
-                    flows=OAuthFlows(
-                        password=OAuthFlow(token_url="/api/auth/login", scopes={})
-                    ),
+                    flows=OAuthFlows(password=OAuthFlow(token_url="/api/auth/login", scopes={})),  # noqa: S106
                 )
             }
         ),
@@ -63,11 +59,7 @@ def openapi_config() -> OpenAPIConfig:
 def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Litestar:
     settings = settings or load_settings()
     db_config = alchemy_config(settings)
-    cors = (
-        CORSConfig(allow_origins=settings.cors_origin_list)
-        if settings.cors_origin_list
-        else None
-    )
+    cors = CORSConfig(allow_origins=settings.cors_origin_list) if settings.cors_origin_list else None
     return Litestar(
         route_handlers=[health, AuthController, UserController, ContactController],
         plugins=[SQLAlchemyPlugin(config=db_config)],
@@ -81,7 +73,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Lite
                 DB_CONFIG_STATE_KEY: db_config,
                 ACCOUNTS_STATE_KEY: AccountsConfig.from_settings(settings, clock),
                 CLOCK_STATE_KEY: clock,
-            "settings": settings,
+                "settings": settings,
             }
         ),
         logging_config=LoggingConfig(

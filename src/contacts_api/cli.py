@@ -36,9 +36,7 @@ def one_line_errors(func: Callable[P, R]) -> Callable[P, R]:
         except SettingsError as exc:
             raise CommandFailed(str(exc)) from None
         except (SQLAlchemyError, OSError) as exc:
-            raise CommandFailed(
-                f"database error: {type(exc).__name__}: {str(exc).splitlines()[0]}"
-            ) from None
+            raise CommandFailed(f"database error: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
 
     return wrapper
 
@@ -55,15 +53,11 @@ def settings_from_env() -> Settings:
 @click.version_option(package_name="contacts-api")
 def main() -> None:
     """contacts-api: a REST API for private address books."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
 
 @main.command()
-@click.option(
-    "--host", default="127.0.0.1", show_default=True, help="Interface to bind."
-)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option(
     "--port",
     default=8000,
@@ -78,9 +72,7 @@ def main() -> None:
     type=click.IntRange(1, 64),
     help="Worker processes.",
 )
-@click.option(
-    "--reload", is_flag=True, help="Restart when the code changes (development)."
-)
+@click.option("--reload", is_flag=True, help="Restart when the code changes (development).")
 @one_line_errors
 def serve(host: str, port: int, workers: int, reload: bool) -> None:
     """Run the API server. With the default SQLite database, its schema is migrated first."""
@@ -165,9 +157,7 @@ async def _purge_sessions(settings: Settings) -> int:
 
         async with AsyncSession(engine) as session, session.begin():
             repository = LoginSessionRepository(session=session)
-            cutoff = datetime.datetime.now(datetime.UTC) - datetime.timedelta(
-                days=settings.session_retention_days
-            )
+            cutoff = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=settings.session_retention_days)
             return await repository.purge(ended_before=cutoff)
     finally:
         await engine.dispose()

@@ -11,4 +11,5 @@ Clock = Callable[[], datetime.datetime]
 def utc_now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
+
 CLOCK_STATE_KEY = "clock"

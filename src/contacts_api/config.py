@@ -17,9 +17,7 @@ from dotenv import dotenv_values
 
 logger = logging.getLogger(__name__)
 
-MIN_JWT_SECRET_BYTES = (
-    32  # RFC 7518 §3.2: an HS256 key must be at least as long as the hash.
-)
+MIN_JWT_SECRET_BYTES = 32  # RFC 7518 §3.2: an HS256 key must be at least as long as the hash.
 
 PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
 NonNegativeInt = Annotated[int, msgspec.Meta(ge=0)]
@@ -74,9 +72,7 @@ class Settings(
 
     @property
     def cors_origin_list(self) -> list[str]:
-        return [
-            origin.strip() for origin in self.cors_origins.split(",") if origin.strip()
-        ]
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     @property
     def json_logs(self) -> bool:
@@ -89,20 +85,12 @@ def _field_env_names() -> set[str]:
     return {field.encode_name for field in msgspec.structs.fields(Settings)}
 
 
-def load_settings(
-    environ: dict[str, str] | None = None, env_file: Path | None = Path(".env")
-) -> Settings:
+def load_settings(environ: dict[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
     """Build settings from `.env` (if present) overlaid by the process environment."""
     names = _field_env_names()
     raw: dict[str, str] = {}
     if env_file is not None and env_file.is_file():
-        raw.update(
-            {
-                key: value
-                for key, value in dotenv_values(env_file).items()
-                if value is not None
-            }
-        )
+        raw.update({key: value for key, value in dotenv_values(env_file).items() if value is not None})
     source = os.environ if environ is None else environ
     raw.update({key: value for key, value in source.items() if key in names})
     raw = {key: value for key, value in raw.items() if key in names and value != ""}
@@ -129,10 +117,6 @@ def _with_jwt_secret(settings: Settings) -> Settings:
             )
         return settings
     if settings.environment == "production":
-        raise SettingsError(
-            "invalid setting JWT_SECRET: it is required when ENVIRONMENT=production"
-        )
-    logger.warning(
-        "JWT_SECRET is not set: using a random development secret; tokens will not survive a restart"
-    )
+        raise SettingsError("invalid setting JWT_SECRET: it is required when ENVIRONMENT=production")
+    logger.warning("JWT_SECRET is not set: using a random development secret; tokens will not survive a restart")
     return msgspec.structs.replace(settings, jwt_secret=secrets.token_urlsafe(48))

@@ -11,13 +11,16 @@ from advanced_alchemy.extensions.litestar import (
     AsyncSessionConfig,
     SQLAlchemyAsyncConfig,
 )
+from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
 from litestar.datastructures import State
 from litestar.types import Scope
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.types import TypeEngine
 
 from contacts_api.config import Settings
 
@@ -53,9 +56,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_pre_ping=True,
         connect_args={
             "timeout": settings.db_pool_timeout_seconds,
-            "server_settings": {
-                "statement_timeout": str(settings.db_statement_timeout_ms)
-            },
+            "server_settings": {"statement_timeout": str(settings.db_statement_timeout_ms)},
         },
         echo=settings.db_echo,
     )
@@ -66,7 +67,7 @@ def enable_sqlite_pragmas(engine: AsyncEngine) -> None:
 
     Without `foreign_keys=ON`, `ON DELETE CASCADE` silently does nothing. SQLite's own `lower()`
     only folds ASCII, so case-insensitive search for "émile" would miss "Émile"; Python's folds
-    Unicode. WAL lets readers work while one request writes.
+    Unicode. (WAL mode is a property of the file, set once by the migrations.)
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -74,7 +75,6 @@ def enable_sqlite_pragmas(engine: AsyncEngine) -> None:
         dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
 
@@ -99,9 +99,7 @@ def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     )
 
 
-async def provide_db_session(
-    state: State, scope: Scope
-) -> AsyncGenerator[AsyncSession, None]:
+async def provide_db_session(state: State, scope: Scope) -> AsyncGenerator[AsyncSession, None]:
     """The request's unit of work: committed when the handler succeeds, rolled back when it raises.
 
     advanced-alchemy's "autocommit" before-send handler commits while the status line is already
@@ -125,6 +123,23 @@ async def ping(engine: AsyncEngine) -> None:
         await connection.execute(text("SELECT 1"))
 
 
+def compare_column_types(
+    _context: MigrationContext,
+    _inspected_column: Any,
+    _metadata_column: Any,
+    _inspected_type: TypeEngine[Any],
+    metadata_type: TypeEngine[Any],
+) -> bool | None:
+    """Alembic autogenerate's type comparison, minus a false alarm.
+
+    advanced-alchemy's GUID and DateTimeUTC reflect as their storage type (NUMERIC or CHAR on
+    SQLite, UUID or TIMESTAMP on PostgreSQL), which is no change; `None` defers to Alembic.
+    """
+    if isinstance(metadata_type, GUID | DateTimeUTC):
+        return False
+    return None
+
+
 def alembic_config(database_url: str) -> AlembicConfig:
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -144,9 +159,5 @@ def downgrade_database(database_url: str, revision: str) -> None:
 
 def ensure_sqlite_directory(database_url: str) -> None:
     url = make_url(database_url)
-    if (
-        url.get_backend_name() == "sqlite"
-        and url.database
-        and url.database != ":memory:"
-    ):
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)

@@ -47,9 +47,7 @@ class InvalidCredentials(NotAuthorizedException):
         super().__init__(detail=detail, headers={"WWW-Authenticate": challenge})
 
 
-def error_response(
-    status_code: int, detail: str, headers: dict[str, str] | None = None
-) -> Response[Any]:
+def error_response(status_code: int, detail: str, headers: dict[str, str] | None = None) -> Response[Any]:
     return Response(
         content={"status_code": status_code, "detail": detail},
         status_code=status_code,
@@ -60,9 +58,7 @@ def error_response(
 
 def is_connection_failure(exc: BaseException) -> bool:
     """True when the database could not be reached, as opposed to a bad statement."""
-    if isinstance(
-        exc, PoolTimeoutError | OperationalError | ConnectionError | TimeoutError
-    ):
+    if isinstance(exc, PoolTimeoutError | OperationalError | ConnectionError | TimeoutError):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
@@ -72,15 +68,11 @@ def is_connection_failure(exc: BaseException) -> bool:
     return cause is not None and cause is not exc and is_connection_failure(cause)
 
 
-def _repository_error(
-    request: Request[Any, Any, Any], exc: RepositoryError
-) -> Response[Any]:
+def _repository_error(request: Request[Any, Any, Any], exc: RepositoryError) -> Response[Any]:
     if isinstance(exc, NotFoundError):
         return error_response(HTTP_404_NOT_FOUND, "Not found")
     if isinstance(exc, RepositoryIntegrityError):
-        return error_response(
-            HTTP_409_CONFLICT, "The request conflicts with existing data"
-        )
+        return error_response(HTTP_409_CONFLICT, "The request conflicts with existing data")
     return _database_error(request, exc)
 
 
@@ -105,14 +97,9 @@ def _database_error(request: Request[Any, Any, Any], exc: Exception) -> Response
 
 
 def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    if (
-        isinstance(exc, HTTPException)
-        and exc.status_code < HTTP_500_INTERNAL_SERVER_ERROR
-    ):
+    if isinstance(exc, HTTPException) and exc.status_code < HTTP_500_INTERNAL_SERVER_ERROR:
         return error_response(exc.status_code, exc.detail, headers=exc.headers)
-    logger.error(
-        "unhandled error during %s %s", request.method, request.url.path, exc_info=exc
-    )
+    logger.error("unhandled error during %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error")
 
 

@@ -11,9 +11,7 @@ from litestar.exceptions import ValidationException
 
 T = TypeVar("T")
 _NAMED_FIELD = re.compile(r"field `(?P<field>[^`]+)`")
-_ERROR_LOCATION = re.compile(
-    r"^(?P<message>.*?)(?: - at `\$\.?(?P<key>[^`]*)`)?$", re.DOTALL
-)
+_ERROR_LOCATION = re.compile(r"^(?P<message>.*?)(?: - at `\$\.?(?P<key>[^`]*)`)?$", re.DOTALL)
 
 # A NUL cannot be stored in PostgreSQL text, and a lone surrogate is not Unicode: refusing both
 # in every string keeps them from turning into a 500 further down.
@@ -91,6 +89,4 @@ def decode_body(raw: bytes | dict[str, Any], schema: type[T]) -> T:
 
 def invalid_field(field: str, message: str, source: str = "body") -> ValidationException:
     """A 400 for a rule only a service can check, in the same shape as a schema failure."""
-    return ValidationException(
-        detail="Validation failed", extra=[{"message": message, "key": field, "source": source}]
-    )
+    return ValidationException(detail="Validation failed", extra=[{"message": message, "key": field, "source": source}])

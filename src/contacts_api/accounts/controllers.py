@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
@@ -41,7 +41,7 @@ from contacts_api.accounts.schemas import (
     UserRead,
 )
 from contacts_api.accounts.services import AccountService
-from contacts_api.accounts.tokens import InvalidToken, TokenClaims, TokenUse
+from contacts_api.accounts.tokens import InvalidTokenError, TokenClaims, TokenUse
 from contacts_api.validation import decode_body
 
 # RFC 6749 §5.1: token responses must not be cached.
@@ -65,61 +65,48 @@ def _token_response(pair: TokenPair) -> Response[TokenPair]:
     return Response(pair, status_code=HTTP_200_OK, headers=NO_STORE)
 
 
+_EMAIL = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.EMAIL, max_length=320)
+_PASSWORD = Schema(type=OpenAPIType.STRING, max_length=512)
+LOGIN_REQUEST_BODY = RequestBody(
+    required=True,
+    description="JSON credentials, or the OAuth2 password grant form (what Swagger UI's Authorize sends)",
+    content={
+        "application/json": OpenAPIMediaType(
+            schema=Schema(
+                type=OpenAPIType.OBJECT,
+                required=["email", "password"],
+                properties={"email": _EMAIL, "password": _PASSWORD},
+                additional_properties=False,
+            ),
+            example={"email": "ada@example.com", "password": "correct horse battery staple"},
+        ),
+        "application/x-www-form-urlencoded": OpenAPIMediaType(
+            schema=Schema(
+                type=OpenAPIType.OBJECT,
+                required=["username", "password"],
+                properties={
+                    "grant_type": Schema(type=OpenAPIType.STRING, enum=["password"]),
+                    "username": _EMAIL,
+                    "password": _PASSWORD,
+                    "scope": Schema(type=OpenAPIType.STRING, max_length=1000),
+                },
+            ),
+            example={
+                "grant_type": "password",
+                "username": "ada@example.com",
+                "password": "correct horse battery staple",
+            },
+        ),
+    },
+)
+
+
 @dataclass
 class LoginOperation(Operation):
     """Documents the two bodies login accepts, which one `data` annotation cannot express."""
 
-    request_body: RequestBody | None = field(
-        default_factory=lambda: RequestBody(
-            required=True,
-            description="JSON credentials, or the OAuth2 password grant form (what Swagger UI's Authorize sends)",
-            content={
-                "application/json": OpenAPIMediaType(
-                    schema=Schema(
-                        type=OpenAPIType.OBJECT,
-                        required=["email", "password"],
-                        properties={
-                            "email": Schema(
-                                type=OpenAPIType.STRING,
-                                format=OpenAPIFormat.EMAIL,
-                                max_length=320,
-                            ),
-                            "password": Schema(
-                                type=OpenAPIType.STRING,
-                                format=OpenAPIFormat.PASSWORD,
-                                max_length=512,
-                            ),
-                        },
-                        additional_properties=False,
-                    ),
-                    example={
-                        "email": "ada@example.com",
-                        "password": "correct horse battery staple",
-                    },
-                ),
-                "application/x-www-form-urlencoded": OpenAPIMediaType(
-                    schema=Schema(
-                        type=OpenAPIType.OBJECT,
-                        required=["username", "password"],
-                        properties={
-                            "grant_type": Schema(
-                                type=OpenAPIType.STRING, enum=["password"]
-                            ),
-                            "username": Schema(
-                                type=OpenAPIType.STRING,
-                                format=OpenAPIFormat.EMAIL,
-                                description="The email",
-                            ),
-                            "password": Schema(
-                                type=OpenAPIType.STRING, format=OpenAPIFormat.PASSWORD
-                            ),
-                            "scope": Schema(type=OpenAPIType.STRING),
-                        },
-                    ),
-                ),
-            },
-        )
-    )
+    def __post_init__(self) -> None:
+        self.request_body = LOGIN_REQUEST_BODY
 
 
 async def read_credentials(request: Request[Any, Any, Any]) -> Credentials:
@@ -162,14 +149,10 @@ class AuthController(Controller):
         operation_class=LoginOperation,
         raises=[ValidationException, NotAuthorizedException],
     )
-    async def log_in(
-        self, request: Request[Any, Any, Any], accounts: AccountService
-    ) -> Response[TokenPair]:
+    async def log_in(self, request: Request[Any, Any, Any], accounts: AccountService) -> Response[TokenPair]:
         """Exchange email and password for an access token and a refresh token."""
         credentials = await read_credentials(request)
-        return _token_response(
-            await accounts.log_in(credentials.email, credentials.password)
-        )
+        return _token_response(await accounts.log_in(credentials.email, credentials.password))
 
     @post(
         "/refresh",
@@ -179,9 +162,7 @@ class AuthController(Controller):
         summary="Rotate the refresh token",
         raises=[ValidationException, NotAuthorizedException],
     )
-    async def refresh(
-        self, data: RefreshRequest, accounts: AccountService
-    ) -> Response[TokenPair]:
+    async def refresh(self, data: RefreshRequest, accounts: AccountService) -> Response[TokenPair]:
         """Exchange a refresh token for a new pair; the presented one stops working."""
         return _token_response(await accounts.refresh(data.refresh_token))
 
@@ -201,17 +182,13 @@ class AuthController(Controller):
         data: LogoutRequest | None = None,
     ) -> None:
         """Revoke this login session: its access and refresh tokens stop working at once."""
-        await accounts.log_out(
-            user_id=request.user.id, session_id=request.auth.session_id
-        )
+        await accounts.log_out(user_id=request.user.id, session_id=request.auth.session_id)
         if data is not None and data.refresh_token:
             try:
                 claims = accounts.tokens.decode(data.refresh_token, TokenUse.REFRESH)
-            except InvalidToken:
+            except InvalidTokenError:
                 return
-            await accounts.log_out(
-                user_id=request.user.id, session_id=claims.session_id
-            )
+            await accounts.log_out(user_id=request.user.id, session_id=claims.session_id)
 
 
 class UserController(Controller):

@@ -14,9 +14,7 @@ from contacts_api.errors import InvalidCredentials
 BEARER_SECURITY: list[dict[str, list[str]]] = [{"OAuth2PasswordBearer": []}]
 
 
-def requires_user(
-    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
-) -> None:
+def requires_user(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Let the request through only with an authenticated user (the middleware sets it)."""
     if not isinstance(connection.scope.get("user"), User):
         raise InvalidCredentials("Authentication required")

@@ -14,7 +14,7 @@ from litestar.middleware import (
 
 from contacts_api.accounts.repositories import UserRepository
 from contacts_api.accounts.services import AccountsConfig
-from contacts_api.accounts.tokens import InvalidToken, TokenUse
+from contacts_api.accounts.tokens import InvalidTokenError, TokenUse
 from contacts_api.db import DB_CONFIG_STATE_KEY
 from contacts_api.errors import InvalidCredentials
 
@@ -28,25 +28,19 @@ class JWTAuthMiddleware(AbstractAuthenticationMiddleware):
     the user, so a logged-out or revoked session stops working at once, not at token expiry.
     """
 
-    async def authenticate_request(
-        self, connection: ASGIConnection[Any, Any, Any, Any]
-    ) -> AuthenticationResult:
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         authorization = connection.headers.get("authorization")
         if not authorization:
-            raise InvalidCredentials(
-                "Authentication required: send an access token as 'Authorization: Bearer …'"
-            )
+            raise InvalidCredentials("Authentication required: send an access token as 'Authorization: Bearer …'")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise InvalidCredentials(
-                "The Authorization header must use the Bearer scheme", token_given=True
-            )
+            raise InvalidCredentials("The Authorization header must use the Bearer scheme", token_given=True)
 
         state = connection.app.state
         accounts: AccountsConfig = state[ACCOUNTS_STATE_KEY]
         try:
             claims = accounts.tokens.decode(token.strip(), TokenUse.ACCESS)
-        except InvalidToken as exc:
+        except InvalidTokenError as exc:
             raise InvalidCredentials(str(exc), token_given=True) from None
 
         db_config: SQLAlchemyAsyncConfig = state[DB_CONFIG_STATE_KEY]
@@ -56,9 +50,7 @@ class JWTAuthMiddleware(AbstractAuthenticationMiddleware):
             user_id=claims.user_id, session_id=claims.session_id, now=accounts.clock()
         )
         if user is None:
-            raise InvalidCredentials(
-                "The session has ended; log in again", token_given=True
-            )
+            raise InvalidCredentials("The session has ended; log in again", token_given=True)
         return AuthenticationResult(user=user, auth=claims)
 
 

@@ -31,19 +31,9 @@ class LoginSession(UUIDv7AuditBase):
 
     __tablename__ = "sessions"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     refresh_jti: Mapped[uuid.UUID] = mapped_column(Uuid())
-    last_refreshed_at: Mapped[datetime.datetime] = mapped_column(
-        DateTimeUTC(timezone=True)
-    )
-    idle_expires_at: Mapped[datetime.datetime] = mapped_column(
-        DateTimeUTC(timezone=True)
-    )
-    absolute_expires_at: Mapped[datetime.datetime] = mapped_column(
-        DateTimeUTC(timezone=True), index=True
-    )
-    revoked_at: Mapped[datetime.datetime | None] = mapped_column(
-        DateTimeUTC(timezone=True), default=None
-    )
+    last_refreshed_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC(timezone=True))
+    idle_expires_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC(timezone=True))
+    absolute_expires_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC(timezone=True), index=True)
+    revoked_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)

@@ -57,9 +57,7 @@ class PasswordHasher:
         return await anyio.to_thread.run_sync(self._hasher.hash, password)
 
     async def verify(self, password_hash: str, password: str) -> bool:
-        return await anyio.to_thread.run_sync(
-            self._verify_sync, password_hash, password
-        )
+        return await anyio.to_thread.run_sync(self._verify_sync, password_hash, password)
 
     async def verify_against_nothing(self, password: str) -> None:
         """Spend the same time as a real verify, for an account that does not exist.

@@ -19,11 +19,7 @@ class UserRepository(SQLAlchemyAsyncRepository[User]):
         self, *, email: str | None = None, user_id: uuid.UUID | None = None
     ) -> User | None:
         statement = select(User).options(undefer(User.password_hash))
-        statement = (
-            statement.where(User.email == email)
-            if email is not None
-            else statement.where(User.id == user_id)
-        )
+        statement = statement.where(User.email == email) if email is not None else statement.where(User.id == user_id)
         return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def get_by_active_session(
@@ -86,15 +82,11 @@ class LoginSessionRepository(SQLAlchemyAsyncRepository[LoginSession]):
         now: datetime.datetime,
         user_id: uuid.UUID | None = None,
     ) -> None:
-        statement = update(LoginSession).where(
-            LoginSession.id == session_id, LoginSession.revoked_at.is_(None)
-        )
+        statement = update(LoginSession).where(LoginSession.id == session_id, LoginSession.revoked_at.is_(None))
         if user_id is not None:
             statement = statement.where(LoginSession.user_id == user_id)
         await self.session.execute(
-            statement.values(revoked_at=now, updated_at=now).execution_options(
-                synchronize_session=False
-            )
+            statement.values(revoked_at=now, updated_at=now).execution_options(synchronize_session=False)
         )
 
     async def revoke_all_for_user(
@@ -104,15 +96,11 @@ class LoginSessionRepository(SQLAlchemyAsyncRepository[LoginSession]):
         now: datetime.datetime,
         keep: uuid.UUID | None = None,
     ) -> None:
-        statement = update(LoginSession).where(
-            LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None)
-        )
+        statement = update(LoginSession).where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
         if keep is not None:
             statement = statement.where(LoginSession.id != keep)
         await self.session.execute(
-            statement.values(revoked_at=now, updated_at=now).execution_options(
-                synchronize_session=False
-            )
+            statement.values(revoked_at=now, updated_at=now).execution_options(synchronize_session=False)
         )
 
     async def purge(self, *, ended_before: datetime.datetime) -> int:

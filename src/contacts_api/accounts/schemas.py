@@ -11,9 +11,7 @@ import msgspec
 from contacts_api.accounts.passwords import MAX_PASSWORD_LENGTH, password_problem
 from contacts_api.validation import EmailText, field_error, normalize_email, text
 
-FullName = Annotated[
-    str, text(max_length=200, description="Display name", examples=["Ada Lovelace"])
-]
+FullName = Annotated[str, text(max_length=200, description="Display name", examples=["Ada Lovelace"])]
 # Long enough for any acceptable password, short enough that a huge body is refused before it
 # reaches argon2.
 AnyPassword = Annotated[
@@ -67,9 +65,7 @@ class PasswordGrantForm(msgspec.Struct, kw_only=True):
 
 
 class RefreshRequest(msgspec.Struct, forbid_unknown_fields=True):
-    refresh_token: Annotated[
-        str, text(min_length=1, max_length=4096, description="The refresh token")
-    ]
+    refresh_token: Annotated[str, text(min_length=1, max_length=4096, description="The refresh token")]
 
 
 class LogoutRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -81,10 +77,8 @@ class TokenPair(msgspec.Struct, kw_only=True):
 
     access_token: str
     refresh_token: str
-    token_type: Literal["bearer"] = "bearer"
-    expires_in: Annotated[
-        int, msgspec.Meta(description="Seconds until the access token expires")
-    ]
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a token type, not a secret)
+    expires_in: Annotated[int, msgspec.Meta(description="Seconds until the access token expires")]
 
 
 class UserRead(msgspec.Struct, kw_only=True):

@@ -15,13 +15,13 @@ from contacts_api.accounts.models import LoginSession, User
 from contacts_api.accounts.passwords import PasswordHasher
 from contacts_api.accounts.repositories import LoginSessionRepository, UserRepository
 from contacts_api.accounts.schemas import Signup, TokenPair
-from contacts_api.accounts.tokens import InvalidToken, TokenCodec, TokenUse
+from contacts_api.accounts.tokens import InvalidTokenError, TokenCodec, TokenUse
 from contacts_api.clock import Clock
 from contacts_api.config import Settings
 from contacts_api.errors import ConflictError, InvalidCredentials
 
 WRONG_CREDENTIALS = "Incorrect email or password"
-INVALID_REFRESH_TOKEN = "The refresh token is invalid, expired or already used"
+INVALID_REFRESH_TOKEN = "The refresh token is invalid, expired or already used"  # noqa: S105
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +39,7 @@ class AccountsConfig:
             passwords=PasswordHasher(settings),
             tokens=TokenCodec(settings),
             clock=clock,
-            session_max_age=datetime.timedelta(
-                seconds=settings.session_max_age_seconds
-            ),
+            session_max_age=datetime.timedelta(seconds=settings.session_max_age_seconds),
         )
 
 
@@ -67,9 +65,7 @@ class AccountService(SQLAlchemyAsyncRepositoryService[User, UserRepository]):
             # advanced-alchemy reports it as IntegrityError (DuplicateKeyError on some dialects).
             return await self.repository.add(user)
         except IntegrityError:  # only the unique email index can fail here
-            raise ConflictError(
-                detail="An account with this email already exists"
-            ) from None
+            raise ConflictError(detail="An account with this email already exists") from None
 
     async def log_in(self, email: str, password: str) -> TokenPair:
         user = await self.repository.get_with_password_hash(email=email)
@@ -85,7 +81,7 @@ class AccountService(SQLAlchemyAsyncRepositoryService[User, UserRepository]):
     async def refresh(self, refresh_token: str) -> TokenPair:
         try:
             claims = self.tokens.decode(refresh_token, TokenUse.REFRESH)
-        except InvalidToken:
+        except InvalidTokenError:
             raise InvalidCredentials(INVALID_REFRESH_TOKEN, token_given=True) from None
         now = self.clock()
         new_refresh = self.tokens.issue(
@@ -105,6 +101,8 @@ class AccountService(SQLAlchemyAsyncRepositoryService[User, UserRepository]):
             # Either the session ended, or this token was already exchanged: a second use of a
             # refresh token means it leaked, so the whole session goes (RFC 9700 §4.14).
             await self.sessions.revoke(claims.session_id, now=now)
+            # Committed now: the 401 below would otherwise roll the revocation back.
+            await self.sessions.session.commit()
             raise InvalidCredentials(INVALID_REFRESH_TOKEN, token_given=True)
         access = self.tokens.issue(
             TokenUse.ACCESS,
@@ -117,26 +115,21 @@ class AccountService(SQLAlchemyAsyncRepositoryService[User, UserRepository]):
     async def log_out(self, *, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
         await self.sessions.revoke(session_id, now=self.clock(), user_id=user_id)
 
-    async def get_by_active_session(
-        self, *, user_id: uuid.UUID, session_id: uuid.UUID
-    ) -> User | None:
-        return await self.repository.get_by_active_session(
-            user_id=user_id, session_id=session_id, now=self.clock()
-        )
+    async def get_by_active_session(self, *, user_id: uuid.UUID, session_id: uuid.UUID) -> User | None:
+        return await self.repository.get_by_active_session(user_id=user_id, session_id=session_id, now=self.clock())
 
     async def rename(self, user: User, full_name: str | None) -> User:
         user.full_name = full_name
-        return await self.repository.update(user)
+        # Not `repository.update(user)`: it copies every column, and the deferred (unloaded)
+        # password hash would be copied as NULL.
+        await self.repository.session.flush()
+        return user
 
-    async def change_password(
-        self, user: User, *, current_session_id: uuid.UUID, current: str, new: str
-    ) -> None:
+    async def change_password(self, user: User, *, current_session_id: uuid.UUID, current: str, new: str) -> None:
         """Set a new password (already checked against the policy) and end every other session."""
         stored = await self._check_password(user.id, current)
         stored.password_hash = await self.passwords.hash(new)
-        await self.sessions.revoke_all_for_user(
-            user.id, now=self.clock(), keep=current_session_id
-        )
+        await self.sessions.revoke_all_for_user(user.id, now=self.clock(), keep=current_session_id)
 
     async def delete_account(self, user: User, password: str) -> None:
         await self._check_password(user.id, password)
@@ -148,21 +141,15 @@ class AccountService(SQLAlchemyAsyncRepositoryService[User, UserRepository]):
 
     async def _check_password(self, user_id: uuid.UUID, password: str) -> User:
         stored = await self.repository.get_with_password_hash(user_id=user_id)
-        if stored is None or not await self.passwords.verify(
-            stored.password_hash, password
-        ):
+        if stored is None or not await self.passwords.verify(stored.password_hash, password):
             raise InvalidCredentials("The password is incorrect")
         return stored
 
     async def _start_session(self, user_id: uuid.UUID) -> TokenPair:
         now = self.clock()
         session_id = uuid7()
-        access = self.tokens.issue(
-            TokenUse.ACCESS, user_id=user_id, session_id=session_id, now=now
-        )
-        refresh = self.tokens.issue(
-            TokenUse.REFRESH, user_id=user_id, session_id=session_id, now=now
-        )
+        access = self.tokens.issue(TokenUse.ACCESS, user_id=user_id, session_id=session_id, now=now)
+        refresh = self.tokens.issue(TokenUse.REFRESH, user_id=user_id, session_id=session_id, now=now)
         await self.sessions.add(
             LoginSession(
                 id=session_id,

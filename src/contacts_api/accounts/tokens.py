@@ -30,7 +30,7 @@ class TokenUse(enum.StrEnum):
         return "at+jwt" if self is TokenUse.ACCESS else "refresh+jwt"
 
 
-class InvalidToken(Exception):
+class InvalidTokenError(Exception):
     """The token is malformed, forged, expired or of the wrong kind; the message is safe to show."""
 
 
@@ -54,12 +54,8 @@ class TokenCodec:
         self._audience = settings.jwt_audience
         self._leeway = settings.jwt_leeway_seconds
         self._lifetimes = {
-            TokenUse.ACCESS: datetime.timedelta(
-                seconds=settings.access_token_ttl_seconds
-            ),
-            TokenUse.REFRESH: datetime.timedelta(
-                seconds=settings.refresh_token_ttl_seconds
-            ),
+            TokenUse.ACCESS: datetime.timedelta(seconds=settings.access_token_ttl_seconds),
+            TokenUse.REFRESH: datetime.timedelta(seconds=settings.refresh_token_ttl_seconds),
         }
 
     def lifetime(self, use: TokenUse) -> datetime.timedelta:
@@ -85,9 +81,7 @@ class TokenCodec:
             "iat": int(now.timestamp()),
             "exp": int(expires_at.timestamp()),
         }
-        token = jwt.encode(
-            claims, self._secret, algorithm=ALGORITHM, headers={"typ": use.header_type}
-        )
+        token = jwt.encode(claims, self._secret, algorithm=ALGORITHM, headers={"typ": use.header_type})
         return IssuedToken(token=token, token_id=token_id, expires_at=expires_at)
 
     def decode(self, token: str, use: TokenUse) -> TokenClaims:
@@ -105,28 +99,21 @@ class TokenCodec:
                 options={"require": REQUIRED_CLAIMS, "strict_aud": True},
             )
         except jwt.ExpiredSignatureError:
-            raise InvalidToken("The token has expired") from None
+            raise InvalidTokenError("The token has expired") from None
         except jwt.PyJWTError:
-            raise InvalidToken("The token is invalid") from None
+            raise InvalidTokenError("The token is invalid") from None
         header, payload = decoded["header"], decoded["payload"]
         # PyJWT does not check `typ` by itself (RFC 8725 §3.11).
-        if (
-            header.get("typ") != use.header_type
-            or payload.get("token_use") != use.value
-        ):
-            raise InvalidToken(
-                f"An {use.value} token is required"
-                if use is TokenUse.ACCESS
-                else "A refresh token is required"
+        if header.get("typ") != use.header_type or payload.get("token_use") != use.value:
+            raise InvalidTokenError(
+                f"An {use.value} token is required" if use is TokenUse.ACCESS else "A refresh token is required"
             )
         try:
             return TokenClaims(
                 user_id=uuid.UUID(payload["sub"]),
                 session_id=uuid.UUID(payload["sid"]),
                 token_id=uuid.UUID(payload["jti"]),
-                expires_at=datetime.datetime.fromtimestamp(
-                    payload["exp"], tz=datetime.UTC
-                ),
+                expires_at=datetime.datetime.fromtimestamp(payload["exp"], tz=datetime.UTC),
             )
         except (TypeError, ValueError, AttributeError):
-            raise InvalidToken("The token is invalid") from None
+            raise InvalidTokenError("The token is invalid") from None

@@ -55,13 +55,22 @@ class ContactController(Controller):
     security = BEARER_SECURITY
     dependencies = {"contacts": Provide(provide_contact_service, sync_to_thread=False)}
 
-    @post("/", operation_id="createContact", status_code=HTTP_201_CREATED, summary="Add a contact",
-          raises=[ValidationException, NotAuthorizedException, ConflictError])
+    @post(
+        "/",
+        operation_id="createContact",
+        status_code=HTTP_201_CREATED,
+        summary="Add a contact",
+        raises=[ValidationException, NotAuthorizedException, ConflictError],
+    )
     async def create_contact(self, data: ContactWrite, contacts: ContactService) -> ContactRead:
         return to_contact_read(await contacts.create_contact(data))
 
-    @get("/", operation_id="listContacts", summary="List and search contacts",
-         raises=[ValidationException, NotAuthorizedException])
+    @get(
+        "/",
+        operation_id="listContacts",
+        summary="List and search contacts",
+        raises=[ValidationException, NotAuthorizedException],
+    )
     async def list_contacts(
         self,
         contacts: ContactService,
@@ -77,8 +86,12 @@ class ContactController(Controller):
         items, total = await contacts.list_contacts(filters, limit=limit, offset=offset)
         return ContactPage(items=[to_contact_read(c) for c in items], total=total, limit=limit, offset=offset)
 
-    @get("/birthdays", operation_id="listUpcomingBirthdays", summary="Contacts with a birthday soon",
-         raises=[ValidationException, NotAuthorizedException])
+    @get(
+        "/birthdays",
+        operation_id="listUpcomingBirthdays",
+        summary="Contacts with a birthday soon",
+        raises=[ValidationException, NotAuthorizedException],
+    )
     async def upcoming_birthdays(
         self,
         contacts: ContactService,
@@ -90,22 +103,39 @@ class ContactController(Controller):
             for contact, next_birthday in await contacts.upcoming_birthdays(days)
         ]
 
-    @get("/{contact_id:uuid}", operation_id="getContact", summary="Read a contact",
-         raises=[NotAuthorizedException, NotFoundException])
+    @get(
+        "/{contact_id:uuid}",
+        operation_id="getContact",
+        summary="Read a contact",
+        raises=[NotAuthorizedException, NotFoundException],
+    )
     async def get_contact(self, contact_id: ContactId, contacts: ContactService) -> ContactRead:
         return to_contact_read(await contacts.get_contact(contact_id))
 
-    @put("/{contact_id:uuid}", operation_id="replaceContact", summary="Replace a contact",
-         raises=[ValidationException, NotAuthorizedException, NotFoundException, ConflictError])
+    @put(
+        "/{contact_id:uuid}",
+        operation_id="replaceContact",
+        summary="Replace a contact",
+        raises=[ValidationException, NotAuthorizedException, NotFoundException, ConflictError],
+    )
     async def replace_contact(self, contact_id: ContactId, data: ContactWrite, contacts: ContactService) -> ContactRead:
         return to_contact_read(await contacts.replace_contact(contact_id, data))
 
-    @patch("/{contact_id:uuid}", operation_id="updateContact", summary="Change some fields of a contact",
-           raises=[ValidationException, NotAuthorizedException, NotFoundException, ConflictError])
+    @patch(
+        "/{contact_id:uuid}",
+        operation_id="updateContact",
+        summary="Change some fields of a contact",
+        raises=[ValidationException, NotAuthorizedException, NotFoundException, ConflictError],
+    )
     async def update_contact(self, contact_id: ContactId, data: ContactPatch, contacts: ContactService) -> ContactRead:
         return to_contact_read(await contacts.patch_contact(contact_id, data))
 
-    @delete("/{contact_id:uuid}", operation_id="deleteContact", status_code=HTTP_204_NO_CONTENT,
-            summary="Delete a contact", raises=[NotAuthorizedException, NotFoundException])
+    @delete(
+        "/{contact_id:uuid}",
+        operation_id="deleteContact",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Delete a contact",
+        raises=[NotAuthorizedException, NotFoundException],
+    )
     async def delete_contact(self, contact_id: ContactId, contacts: ContactService) -> None:
         await contacts.delete_contact(contact_id)

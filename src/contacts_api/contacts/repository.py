@@ -21,6 +21,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.orm import InstrumentedAttribute
 
 from contacts_api.contacts.models import Contact
 from contacts_api.contacts.schemas import ContactFilters
@@ -28,7 +29,7 @@ from contacts_api.contacts.schemas import ContactFilters
 _LIKE_SPECIALS = re.compile(r"([\\%_])")
 
 
-def contains(column: ColumnElement[str], fragment: str) -> ColumnElement[bool]:
+def contains(column: InstrumentedAttribute[str], fragment: str) -> ColumnElement[bool]:
     """Case-insensitive substring match with `%`, `_` and `\\` in `fragment` taken literally."""
     pattern = "%" + _LIKE_SPECIALS.sub(r"\\\1", fragment.lower()) + "%"
     return func.lower(column).like(pattern, escape="\\")
@@ -101,11 +102,11 @@ class ContactRepository(SQLAlchemyAsyncRepository[Contact]):
         common year 29 February becomes 28 February.
         """
         statement = self._upcoming_birthdays_query(owner_id, today=today, days=days)
-        rows = (await self.session.execute(statement)).all()
+        rows = (await self.session.execute(statement)).tuples().all()
         return [(contact, _key_to_date(int(key))) for contact, key in rows]
 
     @staticmethod
-    def _upcoming_birthdays_query(owner_id: uuid.UUID, *, today: datetime.date, days: int) -> Select[tuple[Contact, int]]:
+    def _upcoming_birthdays_query(owner_id: uuid.UUID, *, today: datetime.date, days: int) -> Select[Contact, int]:
         month_day = cast(extract("month", Contact.birthday), Integer) * 100 + cast(
             extract("day", Contact.birthday), Integer
         )

@@ -64,7 +64,7 @@ class ContactPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omi
     email: EmailText | msgspec.UnsetType = msgspec.UNSET
     phone: Phone | msgspec.UnsetType = msgspec.UNSET
     birthday: datetime.date | msgspec.UnsetType = msgspec.UNSET
-    notes: Notes | None | msgspec.UnsetType = msgspec.UNSET
+    notes: Notes | msgspec.UnsetType | None = msgspec.UNSET
 
     def __post_init__(self) -> None:
         if isinstance(self.first_name, str):
@@ -78,11 +78,7 @@ class ContactPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omi
 
     def fields(self) -> dict[str, object]:
         """Only the fields the client sent."""
-        return {
-            name: value
-            for name, value in msgspec.structs.asdict(self).items()
-            if value is not msgspec.UNSET
-        }
+        return {name: value for name, value in msgspec.structs.asdict(self).items() if value is not msgspec.UNSET}
 
 
 class ContactRead(msgspec.Struct, kw_only=True):
@@ -115,4 +111,3 @@ class ContactFilters(msgspec.Struct, kw_only=True, frozen=True):
     first_name: str | None = None
     last_name: str | None = None
     email: str | None = None
-

@@ -57,9 +57,7 @@ class ContactService(SQLAlchemyAsyncRepositoryService[Contact, ContactRepository
         if not await self.repository.delete_owned(self.owner_id, contact_id):
             raise ResourceNotFound(detail="Contact not found")
 
-    async def list_contacts(
-        self, filters: ContactFilters, *, limit: int, offset: int
-    ) -> tuple[Sequence[Contact], int]:
+    async def list_contacts(self, filters: ContactFilters, *, limit: int, offset: int) -> tuple[Sequence[Contact], int]:
         return await self.repository.search(self.owner_id, filters, limit=limit, offset=offset)
 
     async def upcoming_birthdays(self, days: int) -> list[tuple[Contact, datetime.date]]:

@@ -1,0 +1,93 @@
+"""Failures answer with one JSON shape, never lose a write behind a 2xx, and never leak internals."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from contacts_api.config import Settings
+from tests.conftest import PASSWORD, ApiUser, query_scalar
+
+Client = AsyncTestClient[Litestar]
+
+
+@pytest.fixture
+def failing_commits() -> Iterator[None]:
+    """Make every ORM commit fail, as a lost connection or a deferred constraint would."""
+
+    def refuse(_session: Session) -> None:
+        raise ConnectionResetError("commit lost")
+
+    event.listen(Session, "before_commit", refuse)
+    yield
+    event.remove(Session, "before_commit", refuse)
+
+
+async def test_a_failed_commit_never_answers_2xx(client: Client, settings: Settings, failing_commits: None) -> None:
+    response = await client.post("/api/auth/signup", json={"email": "lost@example.com", "password": PASSWORD})
+    assert response.status_code >= 500
+    assert response.json()["status_code"] == response.status_code
+    assert await query_scalar(settings.database_url, "SELECT count(*) FROM users") == 0
+
+
+async def test_sqlite_and_postgresql_enforce_foreign_keys(client: Client, user: ApiUser, settings: Settings) -> None:
+    await client.post(
+        "/api/contacts",
+        headers=user.headers,
+        json={
+            "first_name": "A",
+            "last_name": "B",
+            "email": "a@example.com",
+            "phone": "5550100200",
+            "birthday": "1990-01-01",
+        },
+    )
+    from sqlalchemy import text
+
+    from contacts_api.db import create_engine
+
+    engine = create_engine(settings)  # configured exactly as the app's
+    async with engine.begin() as connection:
+        await connection.execute(text("DELETE FROM users"))
+    await engine.dispose()
+    assert await query_scalar(settings.database_url, "SELECT count(*) FROM contacts") == 0  # ON DELETE CASCADE ran
+
+
+async def test_unexpected_errors_are_a_generic_500_with_the_traceback_only_in_the_log(
+    client: Client, user: ApiUser, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from contacts_api.accounts import controllers
+
+    def explode(_user: Any) -> Any:
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(controllers, "to_user_read", explode)
+    with caplog.at_level(logging.ERROR):
+        response = await client.get("/api/users/me", headers=user.headers)
+    assert response.status_code == 500
+    assert response.json() == {"status_code": 500, "detail": "Internal server error"}
+    assert "secret internal detail" in caplog.text
+
+
+async def test_unknown_route_is_a_json_404(client: Client) -> None:
+    response = await client.get("/api/nothing-here")
+    assert response.status_code == 404
+    assert response.json()["status_code"] == 404
+
+
+async def test_wrong_method_is_a_json_405(client: Client) -> None:
+    response = await client.request("TRACE", "/api/contacts")
+    assert response.status_code == 405
+    assert response.json()["status_code"] == 405
+
+
+async def test_a_body_that_is_not_an_object_is_400(client: Client) -> None:
+    response = await client.post("/api/auth/signup", json=["a", "b"])
+    assert response.status_code == 400

@@ -1,0 +1,131 @@
+"""Access tokens as the API checks them: forged, expired, wrong audience, wrong kind…"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+from typing import Any
+
+import jwt
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from tests.conftest import TEST_JWT_SECRET, ApiUser
+
+Client = AsyncTestClient[Litestar]
+
+
+def claims_of(token: str) -> dict[str, Any]:
+    return dict(jwt.decode(token, options={"verify_signature": False}))
+
+
+def forge(claims: dict[str, Any], *, secret: str = TEST_JWT_SECRET, typ: str = "at+jwt") -> str:
+    return jwt.encode(claims, secret, algorithm="HS256", headers={"typ": typ})
+
+
+async def assert_rejected(client: Client, token: str) -> None:
+    response = await client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401, response.text
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+    assert response.json()["status_code"] == 401
+
+
+async def test_a_valid_access_token_reaches_me(client: Client, user: ApiUser) -> None:
+    response = await client.get("/api/users/me", headers=user.headers)
+    assert response.status_code == 200
+    assert response.json()["email"] == user.email
+
+
+async def test_no_token_is_401_with_a_bearer_challenge(client: Client) -> None:
+    response = await client.get("/api/users/me")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == 'Bearer realm="contacts-api"'
+
+
+async def test_a_non_bearer_scheme_is_401(client: Client, user: ApiUser) -> None:
+    response = await client.get("/api/users/me", headers={"Authorization": f"Basic {user.access_token}"})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_garbage_token_is_401(client: Client) -> None:
+    await assert_rejected(client, "not.a.jwt")
+
+
+async def test_forged_signature_is_401(client: Client, user: ApiUser) -> None:
+    await assert_rejected(client, forge(claims_of(user.access_token), secret="another-secret-of-at-least-32-bytes!!"))
+
+
+async def test_alg_none_is_401(client: Client, user: ApiUser) -> None:
+    def b64(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    unsigned = f"{b64({'alg': 'none', 'typ': 'at+jwt'})}.{b64(claims_of(user.access_token))}."
+    await assert_rejected(client, unsigned)
+
+
+async def test_expired_token_is_401(client: Client, user: ApiUser) -> None:
+    claims = claims_of(user.access_token)
+    now = int(datetime.datetime.now(datetime.UTC).timestamp())
+    claims.update(iat=now - 3600, exp=now - 600)
+    await assert_rejected(client, forge(claims))
+
+
+async def test_token_issued_in_the_future_is_401(client: Client, user: ApiUser) -> None:
+    claims = claims_of(user.access_token)
+    now = int(datetime.datetime.now(datetime.UTC).timestamp())
+    claims.update(iat=now + 3600, exp=now + 7200)
+    await assert_rejected(client, forge(claims))
+
+
+async def test_small_clock_skew_is_tolerated(client: Client, user: ApiUser) -> None:
+    claims = claims_of(user.access_token)
+    claims["iat"] += 5  # another host's clock a few seconds ahead
+    response = await client.get("/api/users/me", headers={"Authorization": f"Bearer {forge(claims)}"})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(("claim", "value"), [("aud", "someone-else"), ("iss", "someone-else")])
+async def test_wrong_audience_or_issuer_is_401(client: Client, user: ApiUser, claim: str, value: str) -> None:
+    claims = claims_of(user.access_token)
+    claims[claim] = value
+    await assert_rejected(client, forge(claims))
+
+
+@pytest.mark.parametrize("missing", ["sub", "iat", "exp", "jti", "iss", "aud", "sid", "token_use"])
+async def test_a_token_missing_a_required_claim_is_401(client: Client, user: ApiUser, missing: str) -> None:
+    claims = claims_of(user.access_token)
+    del claims[missing]
+    await assert_rejected(client, forge(claims))
+
+
+async def test_a_refresh_token_is_not_an_access_token(client: Client, user: ApiUser) -> None:
+    await assert_rejected(client, user.refresh_token)
+
+
+async def test_a_refresh_token_relabelled_as_access_is_still_refused(client: Client, user: ApiUser) -> None:
+    # Right claims, wrong header: PyJWT ignores `typ`, so the API must check it itself.
+    claims = claims_of(user.refresh_token)
+    claims["token_use"] = "access"
+    await assert_rejected(client, forge(claims, typ="refresh+jwt"))
+
+
+async def test_an_access_token_is_not_a_refresh_token(client: Client, user: ApiUser) -> None:
+    response = await client.post("/api/auth/refresh", json={"refresh_token": user.access_token})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_a_jku_header_is_ignored(client: Client, user: ApiUser) -> None:
+    # A token pointing at an attacker's key set must still be checked against our own secret.
+    claims = claims_of(user.access_token)
+    token = jwt.encode(
+        claims,
+        "attacker-secret-of-at-least-32-bytes!!",
+        algorithm="HS256",
+        headers={"typ": "at+jwt", "jku": "https://attacker.invalid/jwks.json"},
+    )
+    await assert_rejected(client, token)

@@ -1,0 +1,118 @@
+"""/api/users/me: read, rename, change password, delete."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from contacts_api.config import Settings
+from tests.conftest import PASSWORD, ApiUser, query_scalar
+
+Client = AsyncTestClient[Litestar]
+NEW_PASSWORD = "an even longer new passphrase"
+
+
+async def test_me_returns_the_user_without_the_hash(client: Client, user: ApiUser) -> None:
+    response = await client.get("/api/users/me", headers=user.headers)
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"id", "email", "full_name", "created_at"}
+    assert body["id"] == user.id
+    assert "argon2" not in response.text
+
+
+async def test_no_response_of_the_accounts_flow_contains_the_hash(client: Client, settings: Settings) -> None:
+    responses = [await client.post("/api/auth/signup", json={"email": "h@example.com", "password": PASSWORD})]
+    responses.append(await client.post("/api/auth/login", json={"email": "h@example.com", "password": PASSWORD}))
+    headers = {"Authorization": f"Bearer {responses[-1].json()['access_token']}"}
+    responses.append(await client.get("/api/users/me", headers=headers))
+    responses.append(await client.patch("/api/users/me", headers=headers, json={"full_name": "H"}))
+    stored_hash = await query_scalar(settings.database_url, "SELECT password_hash FROM users")
+    for response in responses:
+        assert stored_hash not in response.text
+        assert "password_hash" not in response.text
+        assert "$argon2" not in response.text
+
+
+async def test_patch_me_changes_the_full_name(client: Client, user: ApiUser) -> None:
+    response = await client.patch("/api/users/me", headers=user.headers, json={"full_name": "  Grace Hopper "})
+    assert response.status_code == 200
+    assert response.json()["full_name"] == "Grace Hopper"
+    assert (await client.get("/api/users/me", headers=user.headers)).json()["full_name"] == "Grace Hopper"
+
+
+async def test_patch_me_rejects_other_fields(client: Client, user: ApiUser) -> None:
+    response = await client.patch("/api/users/me", headers=user.headers, json={"email": "x@example.com"})
+    assert response.status_code == 400
+    assert (await client.get("/api/users/me", headers=user.headers)).json()["email"] == user.email
+
+
+async def test_change_password_then_log_in_with_the_new_one(client: Client, user: ApiUser) -> None:
+    response = await client.put(
+        "/api/users/me/password",
+        headers=user.headers,
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+    )
+    assert response.status_code == 204
+    old = await client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD})
+    new = await client.post("/api/auth/login", json={"email": user.email, "password": NEW_PASSWORD})
+    assert (old.status_code, new.status_code) == (401, 200)
+
+
+async def test_change_password_revokes_every_other_session(client: Client, user: ApiUser) -> None:
+    other = (await client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD})).json()
+    await client.put(
+        "/api/users/me/password",
+        headers=user.headers,
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+    )
+    other_headers = {"Authorization": f"Bearer {other['access_token']}"}
+    assert (await client.get("/api/users/me", headers=other_headers)).status_code == 401
+    assert (await client.get("/api/users/me", headers=user.headers)).status_code == 200
+
+
+async def test_change_password_with_a_wrong_current_password_is_401(client: Client, user: ApiUser) -> None:
+    response = await client.put(
+        "/api/users/me/password",
+        headers=user.headers,
+        json={"current_password": "not my password", "new_password": NEW_PASSWORD},
+    )
+    assert response.status_code == 401
+    assert (await client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD})).status_code == 200
+
+
+async def test_change_password_to_an_invalid_one_is_400(client: Client, user: ApiUser) -> None:
+    for bad in ["short", "password123", "x" * 129]:
+        response = await client.put(
+            "/api/users/me/password", headers=user.headers, json={"current_password": PASSWORD, "new_password": bad}
+        )
+        assert response.status_code == 400, bad
+        assert response.json()["extra"][0]["key"] == "new_password"
+
+
+async def test_delete_me_removes_user_sessions_and_contacts(client: Client, user: ApiUser, settings: Settings) -> None:
+    created = await client.post(
+        "/api/contacts",
+        headers=user.headers,
+        json={
+            "first_name": "A",
+            "last_name": "B",
+            "email": "a@example.com",
+            "phone": "+1 555 0100 200",
+            "birthday": "1990-01-01",
+        },
+    )
+    assert created.status_code == 201
+    response = await client.request("DELETE", "/api/users/me", headers=user.headers, json={"password": PASSWORD})
+    assert response.status_code == 204
+    for table in ("users", "sessions", "contacts"):
+        assert await query_scalar(settings.database_url, f"SELECT count(*) FROM {table}") == 0, table
+    assert (await client.get("/api/users/me", headers=user.headers)).status_code == 401
+
+
+async def test_delete_me_with_a_wrong_password_is_401_and_keeps_the_account(
+    client: Client, user: ApiUser, settings: Settings
+) -> None:
+    response = await client.request("DELETE", "/api/users/me", headers=user.headers, json={"password": "wrong one"})
+    assert response.status_code == 401
+    assert await query_scalar(settings.database_url, "SELECT count(*) FROM users") == 1
