@@ -57,6 +57,8 @@ def openapi_config() -> OpenAPIConfig:
 
 
 def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Litestar:
+    """Build the app. `clock` says what "today" is for the address book (tests pin it); tokens and
+    sessions always run on the real time, since PyJWT checks `exp` and `iat` against it."""
     settings = settings or load_settings()
     db_config = alchemy_config(settings)
     cors = CORSConfig(allow_origins=settings.cors_origin_list) if settings.cors_origin_list else None
@@ -71,7 +73,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Lite
         state=State(
             {
                 DB_CONFIG_STATE_KEY: db_config,
-                ACCOUNTS_STATE_KEY: AccountsConfig.from_settings(settings, clock),
+                ACCOUNTS_STATE_KEY: AccountsConfig.from_settings(settings, utc_now),
                 CLOCK_STATE_KEY: clock,
                 "settings": settings,
             }

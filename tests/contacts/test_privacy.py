@@ -1,0 +1,61 @@
+"""One user can never see or touch another user's contacts."""
+
+from __future__ import annotations
+
+import datetime
+
+from tests.conftest import ApiUser, PinnedClock
+from tests.contacts.conftest import Client, contact_body, create_contact
+
+
+async def test_another_users_contact_is_404_for_every_method(
+    client: Client, user: ApiUser, other_user: ApiUser
+) -> None:
+    mine = await create_contact(client, user)
+    path = f"/api/contacts/{mine['id']}"
+    assert (await client.get(path, headers=other_user.headers)).status_code == 404
+    assert (await client.put(path, headers=other_user.headers, json=contact_body(first_name="X"))).status_code == 404
+    assert (await client.patch(path, headers=other_user.headers, json={"first_name": "X"})).status_code == 404
+    assert (await client.delete(path, headers=other_user.headers)).status_code == 404
+    assert (await client.get(path, headers=user.headers)).json() == mine
+
+
+async def test_another_users_contact_answers_exactly_like_a_missing_one(
+    client: Client, user: ApiUser, other_user: ApiUser
+) -> None:
+    mine = await create_contact(client, user)
+    theirs = await client.get(f"/api/contacts/{mine['id']}", headers=other_user.headers)
+    missing = await client.get("/api/contacts/0190a6e0-0000-7000-8000-000000000000", headers=other_user.headers)
+    assert theirs.json() == missing.json()
+
+
+async def test_list_search_and_birthdays_show_none_of_another_users_contacts(
+    client: Client, user: ApiUser, other_user: ApiUser, clock: PinnedClock
+) -> None:
+    clock.set_date(datetime.date(2026, 12, 5))
+    await create_contact(client, user, birthday="1990-12-06")
+    for url in ["/api/contacts", "/api/contacts?q=ada", "/api/contacts?email=ada"]:
+        page = (await client.get(url, headers=other_user.headers)).json()
+        assert (page["items"], page["total"]) == ([], 0), url
+    assert (await client.get("/api/contacts/birthdays", headers=other_user.headers)).json() == []
+    assert len((await client.get("/api/contacts/birthdays", headers=user.headers)).json()) == 1
+
+
+async def test_an_owner_or_id_in_the_body_is_never_honoured(client: Client, user: ApiUser, other_user: ApiUser) -> None:
+    for field, value in [
+        ("owner_id", other_user.id),
+        ("user_id", other_user.id),
+        ("id", "0190a6e0-0000-7000-8000-000000000000"),
+    ]:
+        response = await client.post("/api/contacts", headers=user.headers, json=contact_body(**{field: value}))
+        assert response.status_code == 400, field
+    assert (await client.get("/api/contacts", headers=other_user.headers)).json()["total"] == 0
+    assert (await client.get("/api/contacts", headers=user.headers)).json()["total"] == 0
+
+
+async def test_the_same_email_under_two_owners_is_fine(client: Client, user: ApiUser, other_user: ApiUser) -> None:
+    await create_contact(client, user, email="shared@example.com")
+    response = await client.post(
+        "/api/contacts", headers=other_user.headers, json=contact_body(email="shared@example.com")
+    )
+    assert response.status_code == 201
