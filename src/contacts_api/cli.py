@@ -6,15 +6,16 @@ import asyncio
 import datetime
 import logging
 import os
-import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import click
 from alembic import command
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from contacts_api.accounts.repositories import LoginSessionRepository
 from contacts_api.config import Settings, SettingsError, load_settings
 from contacts_api.db import alembic_config, create_engine, upgrade_database
 
@@ -104,8 +105,7 @@ def db() -> None:
 @one_line_errors
 def upgrade(revision: str) -> None:
     """Apply migrations up to REVISION. Running it again is harmless."""
-    settings = load_settings()
-    upgrade_database(settings.database_url, revision)
+    upgrade_database(load_settings(for_serving=False).database_url, revision)
     click.echo(f"database is at {revision}")
 
 
@@ -114,7 +114,7 @@ def upgrade(revision: str) -> None:
 @one_line_errors
 def downgrade(revision: str) -> None:
     """Revert migrations down to REVISION (default: one step)."""
-    command.downgrade(alembic_config(load_settings().database_url), revision)
+    command.downgrade(alembic_config(load_settings(for_serving=False).database_url), revision)
 
 
 @db.command()
@@ -128,7 +128,7 @@ def downgrade(revision: str) -> None:
 def revision(message: str, autogenerate: bool) -> None:
     """Create a new migration file in migrations/versions/."""
     command.revision(
-        alembic_config(load_settings().database_url),
+        alembic_config(load_settings(for_serving=False).database_url),
         message=message,
         autogenerate=autogenerate,
     )
@@ -143,18 +143,13 @@ def sessions() -> None:
 @one_line_errors
 def purge() -> None:
     """Delete sessions that expired or were revoked more than SESSION_RETENTION_DAYS ago."""
-    settings = load_settings()
-    deleted = asyncio.run(_purge_sessions(settings))
+    deleted = asyncio.run(_purge_sessions(load_settings(for_serving=False)))
     click.echo(f"deleted {deleted} ended session(s)")
 
 
 async def _purge_sessions(settings: Settings) -> int:
-    from contacts_api.accounts.repositories import LoginSessionRepository
-
     engine = create_engine(settings)
     try:
-        from sqlalchemy.ext.asyncio import AsyncSession
-
         async with AsyncSession(engine) as session, session.begin():
             repository = LoginSessionRepository(session=session)
             cutoff = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=settings.session_retention_days)
@@ -163,9 +158,5 @@ async def _purge_sessions(settings: Settings) -> int:
         await engine.dispose()
 
 
-def run(argv: list[str] | None = None) -> Any:
-    return main.main(args=argv, prog_name="contacts-api", standalone_mode=True)
-
-
 if __name__ == "__main__":
-    sys.exit(run())
+    main(prog_name="contacts-api")

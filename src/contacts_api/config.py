@@ -85,8 +85,14 @@ def _field_env_names() -> set[str]:
     return {field.encode_name for field in msgspec.structs.fields(Settings)}
 
 
-def load_settings(environ: dict[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
-    """Build settings from `.env` (if present) overlaid by the process environment."""
+def load_settings(
+    environ: dict[str, str] | None = None, env_file: Path | None = Path(".env"), *, for_serving: bool = True
+) -> Settings:
+    """Build settings from `.env` (if present) overlaid by the process environment.
+
+    `for_serving=False` is for commands that sign no tokens (migrations, maintenance): they
+    neither need nor warn about a missing JWT_SECRET.
+    """
     names = _field_env_names()
     raw: dict[str, str] = {}
     if env_file is not None and env_file.is_file():
@@ -98,7 +104,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
         settings = msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise SettingsError(_describe(exc)) from None
-    return _with_jwt_secret(settings)
+    return _with_jwt_secret(settings) if for_serving else settings
 
 
 def _describe(exc: msgspec.ValidationError) -> str:

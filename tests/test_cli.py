@@ -1,0 +1,187 @@
+"""The `contacts-api` command, run as users run it."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import make_url
+
+from contacts_api.cli import main
+from tests.conftest import TEST_JWT_SECRET, admin_execute, query_scalar
+
+CLI = [sys.executable, "-m", "contacts_api.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "JWT_SECRET", "ENVIRONMENT"}}
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def fresh_postgresql_url(postgresql_url: str) -> Iterator[str]:
+    name = f"contacts_cli_{uuid.uuid4().hex[:8]}"
+    admin_url = make_url(postgresql_url).set(database="postgres").render_as_string(hide_password=False)
+    asyncio.run(admin_execute(admin_url, f'CREATE DATABASE "{name}"'))
+    yield make_url(postgresql_url).set(database=name).render_as_string(hide_password=False)
+    asyncio.run(admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def wait_until_healthy(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited early: {process.stdout.read().decode() if process.stdout else ''}")
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError("server did not answer in time")
+
+
+def serve_and_check(cwd: Path, env: dict[str, str]) -> None:
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603
+        [*CLI, "serve", "--port", str(port)], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        health = wait_until_healthy(port, process)
+        assert health.status_code == 200
+        assert health.json() == {"status": "ok", "database": "ok"}
+        assert httpx.get(f"http://127.0.0.1:{port}/schema/swagger", timeout=5).status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{port}/schema/openapi.json", timeout=5).status_code == 200
+        signup = httpx.post(
+            f"http://127.0.0.1:{port}/api/auth/signup",
+            json={"email": "cli@example.com", "password": "a fine long passphrase"},
+            timeout=10,
+        )
+        assert signup.status_code == 201
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def test_help_lists_every_command() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for command in ("serve", "db", "sessions"):
+        assert command in result.output
+    db_help = CliRunner().invoke(main, ["db", "--help"]).output
+    for command in ("upgrade", "downgrade", "revision"):
+        assert command in db_help
+
+
+def test_serve_in_an_empty_folder_uses_a_migrated_sqlite_file(tmp_path: Path) -> None:
+    serve_and_check(tmp_path, clean_env())
+    assert (tmp_path / "contacts.db").is_file()
+
+
+def test_db_upgrade_then_serve_on_a_new_postgresql_database(tmp_path: Path, fresh_postgresql_url: str) -> None:
+    env = clean_env(DATABASE_URL=fresh_postgresql_url, JWT_SECRET=TEST_JWT_SECRET)
+    for _ in range(2):  # running it twice is harmless
+        result = subprocess.run([*CLI, "db", "upgrade"], env=env, cwd=tmp_path, capture_output=True, check=False)  # noqa: S603
+        assert result.returncode == 0, result.stderr.decode()
+    serve_and_check(tmp_path, env)
+
+
+def test_db_downgrade_goes_back_one_step(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'down.db'}"
+    env = clean_env(DATABASE_URL=url)
+    subprocess.run([*CLI, "db", "upgrade"], env=env, cwd=tmp_path, check=True, capture_output=True)  # noqa: S603
+    result = subprocess.run([*CLI, "db", "downgrade"], env=env, cwd=tmp_path, capture_output=True, check=False)  # noqa: S603
+    assert result.returncode == 0, result.stderr.decode()
+    assert asyncio.run(query_scalar(url, "SELECT version_num FROM alembic_version")) == "0001"
+
+
+def test_a_bad_setting_is_one_line_and_exit_code_1(tmp_path: Path) -> None:
+    env = clean_env(ACCESS_TOKEN_TTL_SECONDS="soon")
+    result = subprocess.run([*CLI, "db", "upgrade"], env=env, cwd=tmp_path, capture_output=True, check=False)  # noqa: S603
+    assert result.returncode == 1
+    errors = result.stderr.decode().strip().splitlines()
+    assert errors == ["Error: invalid setting ACCESS_TOKEN_TTL_SECONDS: Expected `int`, got `str`"]
+
+
+def test_an_unreachable_database_is_one_line_and_exit_code_1(tmp_path: Path) -> None:
+    env = clean_env(DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:9/none")
+    result = subprocess.run([*CLI, "db", "upgrade"], env=env, cwd=tmp_path, capture_output=True, check=False)  # noqa: S603
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr.decode()
+    assert result.stderr.decode().startswith("Error: database error")
+
+
+async def test_sessions_purge_deletes_only_long_ended_sessions(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'purge.db'}"
+    from contacts_api.db import upgrade_database
+
+    await asyncio.to_thread(upgrade_database, url)
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url)
+    now = datetime.datetime.now(datetime.UTC)
+    long_ago, recently, later = (
+        now - datetime.timedelta(days=90),
+        now - datetime.timedelta(days=1),
+        now + datetime.timedelta(days=5),
+    )
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES (:id, 'p@example.com', 'x', :t, :t)"
+            ),
+            {"id": uuid.uuid4().hex, "t": now},
+        )
+        user_id = (await connection.execute(text("SELECT id FROM users"))).scalar()
+        rows = [
+            ("revoked long ago", long_ago, later, long_ago),
+            ("expired long ago", long_ago, long_ago, None),
+            ("revoked recently", recently, later, recently),
+            ("alive", later, later, None),
+        ]
+        for _label, idle, absolute, revoked in rows:
+            await connection.execute(
+                text(
+                    "INSERT INTO sessions (id, user_id, refresh_jti, last_refreshed_at, idle_expires_at, "
+                    "absolute_expires_at, revoked_at, created_at, updated_at) "
+                    "VALUES (:id, :user_id, :jti, :now, :idle, :absolute, :revoked, :now, :now)"
+                ),
+                {
+                    "id": uuid.uuid4().hex,
+                    "user_id": user_id,
+                    "jti": uuid.uuid4().hex,
+                    "now": now,
+                    "idle": idle,
+                    "absolute": absolute,
+                    "revoked": revoked,
+                },
+            )
+    await engine.dispose()
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [*CLI, "sessions", "purge"],
+        env=clean_env(DATABASE_URL=url),
+        cwd=tmp_path,
+        capture_output=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().strip() == "deleted 2 ended session(s)"
+    assert await query_scalar(url, "SELECT count(*) FROM sessions") == 2
