@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-PASSWORD = "benchmark passphrase 2026"
+PASSWORD = "benchmark passphrase 2026"  # noqa: S105 (a throwaway benchmark account)
 
 
 def free_port() -> int:

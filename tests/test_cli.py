@@ -145,7 +145,8 @@ async def test_sessions_purge_deletes_only_long_ended_sessions(tmp_path: Path) -
     async with engine.begin() as connection:
         await connection.execute(
             text(
-                "INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES (:id, 'p@example.com', 'x', :t, :t)"
+                "INSERT INTO users (id, email, password_hash, created_at, updated_at) "
+                "VALUES (:id, 'p@example.com', 'x', :t, :t)"
             ),
             {"id": uuid.uuid4().hex, "t": now},
         )
