@@ -44,6 +44,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
             pool_timeout=settings.db_pool_timeout_seconds,
             connect_args={"timeout": settings.db_statement_timeout_ms / 1000},
             echo=settings.db_echo,
+            hide_parameters=True,
         )
         enable_sqlite_pragmas(engine)
         return engine
@@ -59,6 +60,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
             "server_settings": {"statement_timeout": str(settings.db_statement_timeout_ms)},
         },
         echo=settings.db_echo,
+        # Bound values (emails, password hashes) stay out of error messages and logs.
+        hide_parameters=True,
     )
 
 
