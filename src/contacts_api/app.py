@@ -7,53 +7,19 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.logging import LoggingConfig
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme, Tag
 
-from contacts_api import __version__
 from contacts_api.accounts.controllers import AuthController, UserController
 from contacts_api.accounts.middleware import ACCOUNTS_STATE_KEY, jwt_auth_middleware
 from contacts_api.accounts.services import AccountsConfig
+from contacts_api.accounts.throttling import RATE_LIMIT_STORE, auth_rate_limit, create_rate_limit_store
 from contacts_api.clock import CLOCK_STATE_KEY, Clock, utc_now
 from contacts_api.config import Settings, load_settings
 from contacts_api.contacts.controller import ContactController
 from contacts_api.db import DB_CONFIG_STATE_KEY, alchemy_config, provide_db_session
+from contacts_api.docs import docs_assets_router, openapi_config
 from contacts_api.errors import exception_handlers
 from contacts_api.health import health
-
-API_DESCRIPTION = """\
-Sign up, log in with JWTs and keep a private address book.
-
-Authenticate with **Authorize** (OAuth2 password flow: your email as the username), or send
-`Authorization: Bearer <access_token>` from `POST /api/auth/login`.
-"""
-
-
-def openapi_config() -> OpenAPIConfig:
-    return OpenAPIConfig(
-        title="contacts-api",
-        version=__version__,
-        description=API_DESCRIPTION,
-        path="/schema",
-        render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
-        tags=[
-            Tag(name="Auth", description="Sign up, log in, rotate and end sessions"),
-            Tag(name="Users", description="The signed-in user's account"),
-            Tag(name="Contacts", description="The signed-in user's address book"),
-            Tag(name="Operations", description="Health"),
-        ],
-        components=Components(
-            security_schemes={
-                "OAuth2PasswordBearer": SecurityScheme(
-                    type="oauth2",
-                    description="Log in with your email as the username.",
-                    flows=OAuthFlows(password=OAuthFlow(token_url="/api/auth/login", scopes={})),  # noqa: S106
-                )
-            }
-        ),
-    )
+from contacts_api.middleware import request_log_middleware, security_headers_middleware
 
 
 def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Litestar:
@@ -61,26 +27,33 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Lite
     sessions always run on the real time, since PyJWT checks `exp` and `iat` against it."""
     settings = settings or load_settings()
     db_config = alchemy_config(settings)
+    rate_limit_store = create_rate_limit_store(settings)
+    rate_limit = auth_rate_limit(settings)
     cors = CORSConfig(allow_origins=settings.cors_origin_list) if settings.cors_origin_list else None
-    return Litestar(
-        route_handlers=[health, AuthController, UserController, ContactController],
+    app = Litestar(
+        route_handlers=[health, docs_assets_router(), AuthController, UserController, ContactController],
         plugins=[SQLAlchemyPlugin(config=db_config)],
         dependencies={"db_session": Provide(provide_db_session)},
-        middleware=[jwt_auth_middleware()],
+        middleware=[*([rate_limit.middleware] if rate_limit else []), jwt_auth_middleware()],
+        stores={RATE_LIMIT_STORE: rate_limit_store},
+        request_max_body_size=settings.max_body_bytes,
         exception_handlers=exception_handlers,
         openapi_config=openapi_config(),
         cors_config=cors,
         state=State(
             {
                 DB_CONFIG_STATE_KEY: db_config,
-                ACCOUNTS_STATE_KEY: AccountsConfig.from_settings(settings, utc_now),
+                ACCOUNTS_STATE_KEY: AccountsConfig.from_settings(settings, utc_now, rate_limit_store),
                 CLOCK_STATE_KEY: clock,
                 "settings": settings,
             }
         ),
-        logging_config=LoggingConfig(
-            root={"level": settings.log_level, "handlers": ["queue_listener"]},
-            log_exceptions="debug",
-        ),
+        # Logging is set up by whoever runs the app (`contacts-api serve` hands uvicorn logs.py's
+        # config), not here: building an app must not rewire the process's logging.
+        logging_config=None,
         debug=False,
     )
+    # Outside Litestar's exception handling, so that every answer, including a 401 raised by
+    # middleware and a 404 or 405 from the router, gets the headers, the request id and a log line.
+    app.asgi_handler = request_log_middleware(security_headers_middleware(app.asgi_handler))
+    return app

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contacts_api.accounts.repositories import LoginSessionRepository
 from contacts_api.config import Settings, SettingsError, load_settings
 from contacts_api.db import alembic_config, create_engine, upgrade_database
+from contacts_api.logs import logging_config
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -91,7 +92,8 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
         reload=reload,
         proxy_headers=True,
         server_header=False,
-        log_level=settings.log_level.lower(),
+        log_config=logging_config(settings),
+        access_log=False,
     )
 
 

@@ -41,6 +41,7 @@ from contacts_api.accounts.schemas import (
     UserRead,
 )
 from contacts_api.accounts.services import AccountService
+from contacts_api.accounts.throttling import AUTH_RATE_LIMITED
 from contacts_api.accounts.tokens import InvalidTokenError, TokenClaims, TokenUse
 from contacts_api.validation import decode_body
 
@@ -131,6 +132,7 @@ class AuthController(Controller):
     @post(
         "/signup",
         operation_id="signUp",
+        opt={AUTH_RATE_LIMITED: True},
         exclude_from_auth=True,
         status_code=HTTP_201_CREATED,
         summary="Create an account",
@@ -143,6 +145,7 @@ class AuthController(Controller):
     @post(
         "/login",
         operation_id="logIn",
+        opt={AUTH_RATE_LIMITED: True},
         exclude_from_auth=True,
         status_code=HTTP_200_OK,
         summary="Log in and receive a token pair",
@@ -157,6 +160,7 @@ class AuthController(Controller):
     @post(
         "/refresh",
         operation_id="refreshTokens",
+        opt={AUTH_RATE_LIMITED: True},
         exclude_from_auth=True,
         status_code=HTTP_200_OK,
         summary="Rotate the refresh token",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from advanced_alchemy.exceptions import IntegrityError
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from litestar.stores.base import Store
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
@@ -15,6 +16,7 @@ from contacts_api.accounts.models import LoginSession, User
 from contacts_api.accounts.passwords import PasswordHasher
 from contacts_api.accounts.repositories import LoginSessionRepository, UserRepository
 from contacts_api.accounts.schemas import Signup, TokenPair
+from contacts_api.accounts.throttling import LoginFailureThrottle
 from contacts_api.accounts.tokens import InvalidTokenError, TokenCodec, TokenUse
 from contacts_api.clock import Clock
 from contacts_api.config import Settings
@@ -32,14 +34,16 @@ class AccountsConfig:
     tokens: TokenCodec
     clock: Clock
     session_max_age: datetime.timedelta
+    login_throttle: LoginFailureThrottle
 
     @classmethod
-    def from_settings(cls, settings: Settings, clock: Clock) -> AccountsConfig:
+    def from_settings(cls, settings: Settings, clock: Clock, rate_limit_store: Store) -> AccountsConfig:
         return cls(
             passwords=PasswordHasher(settings),
             tokens=TokenCodec(settings),
             clock=clock,
             session_max_age=datetime.timedelta(seconds=settings.session_max_age_seconds),
+            login_throttle=LoginFailureThrottle(rate_limit_store, settings.rate_limit_login_failures),
         )
 
 
@@ -53,6 +57,7 @@ class AccountService(SQLAlchemyAsyncRepositoryService[User, UserRepository]):
         self.tokens = config.tokens
         self.clock = config.clock
         self.session_max_age = config.session_max_age
+        self.login_throttle = config.login_throttle
 
     async def sign_up(self, data: Signup) -> User:
         user = User(
@@ -68,12 +73,16 @@ class AccountService(SQLAlchemyAsyncRepositoryService[User, UserRepository]):
             raise ConflictError(detail="An account with this email already exists") from None
 
     async def log_in(self, email: str, password: str) -> TokenPair:
+        await self.login_throttle.check(email)
         user = await self.repository.get_with_password_hash(email=email)
         if user is None:
             await self.passwords.verify_against_nothing(password)
+            await self.login_throttle.record_failure(email)
             raise InvalidCredentials(WRONG_CREDENTIALS)
         if not await self.passwords.verify(user.password_hash, password):
+            await self.login_throttle.record_failure(email)
             raise InvalidCredentials(WRONG_CREDENTIALS)
+        await self.login_throttle.reset(email)
         if self.passwords.needs_rehash(user.password_hash):
             user.password_hash = await self.passwords.hash(password)
         return await self._start_session(user.id)

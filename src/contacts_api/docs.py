@@ -1,0 +1,73 @@
+"""The OpenAPI document and the two docs pages, Scalar (/schema) and Swagger UI (/schema/swagger).
+
+Their JavaScript and CSS are served by this app from `docs_assets/` (see its README), so the
+pages work offline and under a `'self'`-only Content-Security-Policy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme, Tag
+from litestar.router import Router
+from litestar.static_files import create_static_files_router
+
+from contacts_api import __version__
+
+ASSETS_DIR = Path(__file__).parent / "docs_assets"
+ASSETS_PATH = "/schema/assets"
+FAVICON = "<link rel='icon' href='data:,'>"  # no icon rather than one fetched from a CDN
+
+API_DESCRIPTION = """\
+Sign up, log in with JWTs and keep a private address book.
+
+Authenticate with **Authorize** (OAuth2 password flow: your email as the username), or send
+`Authorization: Bearer <access_token>` from `POST /api/auth/login`. Every error is JSON:
+`{"status_code", "detail", "extra"?}`, where `extra` names the offending field of a `400`.
+"""
+
+
+def docs_assets_router() -> Router:
+    return create_static_files_router(
+        path=ASSETS_PATH, directories=[ASSETS_DIR], include_in_schema=False, opt={"exclude_from_auth": True}
+    )
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="contacts-api",
+        version=__version__,
+        description=API_DESCRIPTION,
+        path="/schema",
+        render_plugins=[
+            ScalarRenderPlugin(
+                path=["/", "/scalar"],
+                js_url=f"{ASSETS_PATH}/scalar/standalone.js",
+                css_url=f"{ASSETS_PATH}/scalar/scalar.css",
+                favicon=FAVICON,
+            ),
+            SwaggerRenderPlugin(
+                js_url=f"{ASSETS_PATH}/swagger-ui/swagger-ui-bundle.js",
+                css_url=f"{ASSETS_PATH}/swagger-ui/swagger-ui.css",
+                standalone_preset_js_url=f"{ASSETS_PATH}/swagger-ui/swagger-ui-standalone-preset.js",
+                favicon=FAVICON,
+            ),
+        ],
+        tags=[
+            Tag(name="Auth", description="Sign up, log in, rotate and end sessions"),
+            Tag(name="Users", description="The signed-in user's account"),
+            Tag(name="Contacts", description="The signed-in user's address book"),
+            Tag(name="Operations", description="Health"),
+        ],
+        components=Components(
+            security_schemes={
+                "OAuth2PasswordBearer": SecurityScheme(
+                    type="oauth2",
+                    description="Log in with your email as the username.",
+                    flows=OAuthFlows(password=OAuthFlow(token_url="/api/auth/login", scopes={})),  # noqa: S106
+                )
+            }
+        ),
+    )
