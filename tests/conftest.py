@@ -39,7 +39,7 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def _in_ci() -> bool:
+def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
@@ -67,7 +67,7 @@ def postgresql_url() -> Iterator[str]:
         asyncio.run(admin_execute(admin_url, f'CREATE DATABASE "{name}"'))
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         message = f"PostgreSQL at {make_url(admin_url).render_as_string(hide_password=True)} is unreachable: {exc!r}"
-        if _in_ci():
+        if in_ci():
             pytest.fail(message)
         pytest.skip(message)
     url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)

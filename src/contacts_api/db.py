@@ -25,6 +25,9 @@ from sqlalchemy.types import TypeEngine
 from contacts_api.config import Settings
 
 logger = logging.getLogger(__name__)
+# aiosqlite logs each statement with its bound values at DEBUG (emails, password hashes): keep it
+# above DEBUG whatever LOG_LEVEL says.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"

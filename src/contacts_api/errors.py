@@ -14,6 +14,7 @@ from advanced_alchemy.exceptions import NotFoundError, RepositoryError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_500_INTERNAL_SERVER_ERROR,
@@ -103,6 +104,13 @@ def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Respon
     return error_response(HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error")
 
 
+def _nested_too_deeply(request: Request[Any, Any, Any], _: RecursionError) -> Response[Any]:
+    # msgspec gives up on absurdly nested JSON with a RecursionError while decoding the body:
+    # bad input, not a server fault.
+    logger.info("refused a too deeply nested body on %s %s", request.method, request.url.path)
+    return error_response(HTTP_400_BAD_REQUEST, "The request body is nested too deeply")
+
+
 def _server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, SQLAlchemyError | OSError):
         return _database_error(request, exc)
@@ -114,5 +122,6 @@ exception_handlers: ExceptionHandlersMap = {
     SQLIntegrityError: _integrity_error,
     SQLAlchemyError: _database_error,
     OSError: _database_error,
+    RecursionError: _nested_too_deeply,
     HTTP_500_INTERNAL_SERVER_ERROR: _server_error,
 }

@@ -1,0 +1,54 @@
+"""The service rides out a PostgreSQL that drops connections, and answers 503 while it is gone."""
+
+from __future__ import annotations
+
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy import make_url
+
+from contacts_api.app import create_app
+from contacts_api.config import Settings
+from tests.conftest import PASSWORD, admin_execute, make_settings, sign_up_and_log_in, wipe
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_requests_succeed_after_the_apps_connections_are_terminated(settings: Settings) -> None:
+    database = make_url(settings.database_url).database
+    admin_url = make_url(settings.database_url).set(database="postgres").render_as_string(hide_password=False)
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        user = await sign_up_and_log_in(client)
+        for _ in range(3):  # fill the pool with a few connections
+            assert (await client.get("/api/users/me", headers=user.headers)).status_code == 200
+        await admin_execute(
+            admin_url,
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{database}' AND pid <> pg_backend_pid()",
+        )
+        for _ in range(5):
+            response = await client.get("/api/users/me", headers=user.headers)
+            assert response.status_code == 200, response.text
+        created = await client.post(
+            "/api/contacts",
+            headers=user.headers,
+            json={
+                "first_name": "A",
+                "last_name": "B",
+                "email": "a@example.com",
+                "phone": "5550100200",
+                "birthday": "1990-01-01",
+            },
+        )
+        assert created.status_code == 201
+    await wipe(settings.database_url)
+
+
+async def test_a_stopped_server_gives_503s_and_an_unhealthy_health() -> None:
+    app = create_app(make_settings("postgresql+asyncpg://postgres@127.0.0.1:9/gone", db_pool_timeout_seconds=1))
+    async with AsyncTestClient(app=app) as client:
+        assert (await client.get("/health")).status_code == 503
+        login = await client.post("/api/auth/login", json={"email": "a@example.com", "password": PASSWORD})
+        assert login.status_code == 503
+        assert login.json() == {"status_code": 503, "detail": "The database is unavailable; try again shortly"}
+        assert login.headers["retry-after"]
+        me = await client.get("/api/users/me", headers={"Authorization": "Bearer x.y.z"})
+        assert me.status_code == 401  # a bad token is refused before any database work

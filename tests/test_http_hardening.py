@@ -1,0 +1,91 @@
+"""Headers on every answer, request ids, request size limits, methods and CORS."""
+
+from __future__ import annotations
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from contacts_api.app import create_app
+from contacts_api.config import Settings
+from tests.conftest import PASSWORD, ApiUser, make_settings, query_scalar
+
+Client = AsyncTestClient[Litestar]
+
+
+@pytest.mark.parametrize("path", ["/api/users/me", "/api/contacts", "/health", "/api/nowhere"])
+async def test_api_answers_are_not_cacheable_and_locked_down(client: Client, user: ApiUser, path: str) -> None:
+    response = await client.get(path, headers=user.headers)
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["pragma"] == "no-cache"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert "strict-transport-security" not in response.headers  # plain HTTP here
+
+
+async def test_error_answers_carry_the_headers_too(client: Client) -> None:
+    response = await client.get("/api/contacts")  # 401 raised by the auth middleware
+    assert response.status_code == 401
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-request-id"]
+
+
+async def test_docs_pages_get_a_policy_that_lets_them_run_but_not_be_framed(client: Client) -> None:
+    response = await client.get("/schema/swagger")
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "https:" not in policy  # nothing from a CDN
+
+
+async def test_hsts_is_sent_over_https(settings: Settings) -> None:
+    async with AsyncTestClient(app=create_app(settings), base_url="https://testserver.local") as client:
+        response = await client.get("/health")
+    assert response.headers["strict-transport-security"].startswith("max-age=")
+
+
+async def test_each_answer_has_a_request_id_and_a_sane_client_one_is_echoed(client: Client) -> None:
+    first, second = await client.get("/health"), await client.get("/health")
+    assert first.headers["x-request-id"] != second.headers["x-request-id"]
+    echoed = await client.get("/health", headers={"X-Request-ID": "client-req-12345"})
+    assert echoed.headers["x-request-id"] == "client-req-12345"
+    replaced = await client.get("/health", headers={"X-Request-ID": "bad id\twith spaces"})
+    assert replaced.headers["x-request-id"] != "bad id\twith spaces"
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "FOO"])
+async def test_trace_and_unknown_methods_are_405(client: Client, method: str) -> None:
+    response = await client.request(method, "/api/contacts")
+    assert response.status_code == 405
+    assert response.json()["status_code"] == 405
+
+
+async def test_an_oversized_body_is_a_json_413_and_stores_nothing(client: Client, settings: Settings) -> None:
+    body = {"email": "big@example.com", "password": PASSWORD, "full_name": "x" * (settings.max_body_bytes + 1)}
+    response = await client.post("/api/auth/signup", json=body)
+    assert response.status_code == 413
+    assert response.json()["status_code"] == 413
+    assert await query_scalar(settings.database_url, "SELECT count(*) FROM users") == 0
+
+
+async def test_deeply_nested_json_is_refused_with_a_400(client: Client, user: ApiUser) -> None:
+    nested = "[" * 5000 + "]" * 5000
+    response = await client.post(
+        "/api/contacts", content=nested.encode(), headers={**user.headers, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+
+
+async def test_cors_is_off_by_default(client: Client) -> None:
+    response = await client.get("/health", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in response.headers
+
+
+async def test_cors_allows_only_the_configured_origins(settings: Settings) -> None:
+    app = create_app(make_settings(settings.database_url, cors_origins="https://app.example"))
+    async with AsyncTestClient(app=app) as client:
+        allowed = await client.get("/health", headers={"Origin": "https://app.example"})
+        other = await client.get("/health", headers={"Origin": "https://evil.example"})
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example"
+    assert "access-control-allow-origin" not in other.headers

@@ -1,0 +1,66 @@
+"""Passwords to the letter of OWASP ASVS 5.0 V6: long ones work whole, common ones are refused,
+and a failed login takes as long for an unknown email as for a wrong password."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from contacts_api.accounts.passwords import COMMON_PASSWORDS_CHECKED, common_passwords, password_problem
+from contacts_api.app import create_app
+from contacts_api.config import Settings
+from tests.conftest import make_settings, wipe
+from tests.contacts.conftest import Client
+
+
+def test_the_common_password_list_holds_thousands_from_the_top() -> None:
+    listed = common_passwords()
+    assert len(listed) == COMMON_PASSWORDS_CHECKED >= 5000
+    for password in ["password", "123456789", "qwertyuiop", "iloveyou", "football"]:
+        assert password in listed
+        assert password_problem(password) is not None
+
+
+def test_an_uncommon_password_of_allowed_length_passes() -> None:
+    assert password_problem("violet staple orbit 42") is None
+
+
+async def test_a_long_password_is_used_whole_never_truncated(client: Client) -> None:
+    password = "p" * 100 + "-tail"  # past bcrypt's 72 bytes; argon2 has no such limit
+    await client.post("/api/auth/signup", json={"email": "long@example.com", "password": password})
+    prefix_only = await client.post("/api/auth/login", json={"email": "long@example.com", "password": "p" * 100})
+    whole = await client.post("/api/auth/login", json={"email": "long@example.com", "password": password})
+    assert (prefix_only.status_code, whole.status_code) == (401, 200)
+
+
+async def test_unicode_passwords_work(client: Client) -> None:
+    password = "пароль-密码-🔑-ﬁ"
+    await client.post("/api/auth/signup", json={"email": "u@example.com", "password": password})
+    response = await client.post("/api/auth/login", json={"email": "u@example.com", "password": password})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_unknown_email_and_wrong_password_take_about_the_same_time(settings: Settings) -> None:
+    # Moderate argon2 cost, so that hashing, not noise, dominates each attempt.
+    app = create_app(make_settings(settings.database_url, argon2_time_cost=2, argon2_memory_cost_kib=16384))
+    async with AsyncTestClient(app=app) as client:
+        await client.post("/api/auth/signup", json={"email": "known@example.com", "password": "the real passphrase"})
+
+        async def median_seconds(email: str) -> float:
+            durations = []
+            for _ in range(9):
+                started = time.perf_counter()
+                response = await client.post("/api/auth/login", json={"email": email, "password": "not the password"})
+                durations.append(time.perf_counter() - started)
+                assert response.status_code == 401
+            return statistics.median(durations)
+
+        await median_seconds("nobody@example.com")  # warm-up, makes the dummy hash
+        unknown = await median_seconds("nobody@example.com")
+        wrong = await median_seconds("known@example.com")
+    await wipe(settings.database_url)
+    assert 0.7 < unknown / wrong < 1.4, (unknown, wrong)
