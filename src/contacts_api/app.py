@@ -14,9 +14,9 @@ from contacts_api.accounts.services import AccountsConfig
 from contacts_api.accounts.throttling import RATE_LIMIT_STORE, auth_rate_limit, create_rate_limit_store
 from contacts_api.clock import CLOCK_STATE_KEY, Clock, utc_now
 from contacts_api.config import Settings, load_settings
-from contacts_api.contacts.controller import ContactController
+from contacts_api.contacts.controller import ContactController, document_birthday_rule
 from contacts_api.db import DB_CONFIG_STATE_KEY, alchemy_config, provide_db_session
-from contacts_api.docs import docs_assets_router, openapi_config
+from contacts_api.docs import ClosedStructSchemaPlugin, docs_assets_router, openapi_config
 from contacts_api.errors import exception_handlers
 from contacts_api.health import health
 from contacts_api.middleware import request_log_middleware, security_headers_middleware
@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Lite
     cors = CORSConfig(allow_origins=settings.cors_origin_list) if settings.cors_origin_list else None
     app = Litestar(
         route_handlers=[health, docs_assets_router(), AuthController, UserController, ContactController],
-        plugins=[SQLAlchemyPlugin(config=db_config)],
+        plugins=[SQLAlchemyPlugin(config=db_config), ClosedStructSchemaPlugin()],
         dependencies={"db_session": Provide(provide_db_session)},
         middleware=[*([rate_limit.middleware] if rate_limit else []), jwt_auth_middleware()],
         stores={RATE_LIMIT_STORE: rate_limit_store},
@@ -56,4 +56,5 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Lite
     # Outside Litestar's exception handling, so that every answer, including a 401 raised by
     # middleware and a 404 or 405 from the router, gets the headers, the request id and a log line.
     app.asgi_handler = request_log_middleware(security_headers_middleware(app.asgi_handler))
+    document_birthday_rule(app.openapi_schema, clock().date())
     return app

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from litestar._openapi.schema_generation import SchemaCreator
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme, Tag
+from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, Schema, SecurityScheme, Tag
 from litestar.router import Router
 from litestar.static_files import create_static_files_router
+from litestar.typing import FieldDefinition
 
 from contacts_api import __version__
 
@@ -27,6 +30,17 @@ Authenticate with **Authorize** (OAuth2 password flow: your email as the usernam
 `Authorization: Bearer <access_token>` from `POST /api/auth/login`. Every error is JSON:
 `{"status_code", "detail", "extra"?}`, where `extra` names the offending field of a `400`.
 """
+
+
+class ClosedStructSchemaPlugin(StructSchemaPlugin):
+    """Litestar's Struct schemas, plus `additionalProperties: false` where the Struct forbids
+    unknown fields: the document then says what the server enforces (a 400 for an extra field)."""
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        if field_definition.type_.__struct_config__.forbid_unknown_fields:
+            schema.additional_properties = False
+        return schema
 
 
 def docs_assets_router() -> Router:

@@ -43,6 +43,7 @@ from contacts_api.accounts.schemas import (
 from contacts_api.accounts.services import AccountService
 from contacts_api.accounts.throttling import AUTH_RATE_LIMITED
 from contacts_api.accounts.tokens import InvalidTokenError, TokenClaims, TokenUse
+from contacts_api.errors import ConflictError, UnsupportedMediaType
 from contacts_api.validation import decode_body
 
 # RFC 6749 §5.1: token responses must not be cached.
@@ -103,6 +104,15 @@ LOGIN_REQUEST_BODY = RequestBody(
 
 
 @dataclass
+class LogoutOperation(Operation):
+    """Logout's body is optional; Litestar marks every `data` body as required."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.request_body, RequestBody):
+            self.request_body.required = False
+
+
+@dataclass
 class LoginOperation(Operation):
     """Documents the two bodies login accepts, which one `data` annotation cannot express."""
 
@@ -136,7 +146,7 @@ class AuthController(Controller):
         exclude_from_auth=True,
         status_code=HTTP_201_CREATED,
         summary="Create an account",
-        raises=[ValidationException, ClientException],
+        raises=[ValidationException, ConflictError],
     )
     async def sign_up(self, data: Signup, accounts: AccountService) -> UserRead:
         """Register a new user. 409 when the email (case-insensitively) is already registered."""
@@ -150,7 +160,7 @@ class AuthController(Controller):
         status_code=HTTP_200_OK,
         summary="Log in and receive a token pair",
         operation_class=LoginOperation,
-        raises=[ValidationException, NotAuthorizedException],
+        raises=[ValidationException, NotAuthorizedException, UnsupportedMediaType],
     )
     async def log_in(self, request: Request[Any, Any, Any], accounts: AccountService) -> Response[TokenPair]:
         """Exchange email and password for an access token and a refresh token."""
@@ -173,6 +183,7 @@ class AuthController(Controller):
     @post(
         "/logout",
         operation_id="logOut",
+        operation_class=LogoutOperation,
         guards=[requires_user],
         security=BEARER_SECURITY,
         status_code=HTTP_204_NO_CONTENT,

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from contacts_api.accounts.passwords import MAX_PASSWORD_LENGTH, password_problem
+from contacts_api.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problem
 from contacts_api.validation import EmailText, field_error, normalize_email, text
 
 FullName = Annotated[str, text(max_length=200, description="Display name", examples=["Ada Lovelace"])]
@@ -21,7 +21,8 @@ AnyPassword = Annotated[
 NewPassword = Annotated[
     str,
     text(
-        max_length=4 * MAX_PASSWORD_LENGTH,
+        min_length=MIN_PASSWORD_LENGTH,
+        max_length=MAX_PASSWORD_LENGTH,
         description="8 to 128 characters, not one of the most common passwords",
         examples=["correct horse battery staple"],
     ),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
@@ -14,6 +16,7 @@ from litestar.exceptions import (
     NotFoundException,
     ValidationException,
 )
+from litestar.openapi.spec import Link, OpenAPI, OpenAPIFormat, OpenAPIResponse, Operation, Schema
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,12 +35,44 @@ from contacts_api.contacts.schemas import (
 )
 from contacts_api.contacts.service import ContactService
 from contacts_api.errors import ConflictError
+from contacts_api.validation import iso_dates_until_pattern
 
-SEARCH_PATTERN = r"^[^\x00\ud800-\udfff]*$"
+SEARCH_PATTERN = r"^[^\x00]*$"  # a NUL cannot reach PostgreSQL
 SearchText = Annotated[
     str | None, Parameter(max_length=320, pattern=SEARCH_PATTERN, description="Case-insensitive substring")
 ]
 ContactId = Annotated[uuid.UUID, Parameter(description="The contact's id")]
+
+
+@dataclass
+class CreateContactOperation(Operation):
+    """Links the 201 to the operations on the new contact (OpenAPI links), for clients and for
+    stateful testers that walk create → read → change → delete."""
+
+    def __post_init__(self) -> None:
+        created = (self.responses or {}).get(str(HTTP_201_CREATED))
+        if isinstance(created, OpenAPIResponse):
+            created.links = {
+                name: Link(operation_id=operation_id, parameters={"contact_id": "$response.body#/id"})
+                for name, operation_id in [
+                    ("GetContact", "getContact"),
+                    ("ReplaceContact", "replaceContact"),
+                    ("UpdateContact", "updateContact"),
+                    ("DeleteContact", "deleteContact"),
+                ]
+            }
+
+
+def document_birthday_rule(openapi: OpenAPI, today: datetime.date) -> None:
+    """State "not in the future" in the schema of every birthday a client sends, as a pattern of
+    the dates up to `today` (when the document is built; it is rebuilt at each start)."""
+    pattern = iso_dates_until_pattern(today)
+    for name in ("ContactWrite", "ContactPatch"):
+        schema = (openapi.components.schemas or {}).get(name)
+        birthday = schema.properties.get("birthday") if isinstance(schema, Schema) and schema.properties else None
+        for candidate in [birthday, *(getattr(birthday, "one_of", None) or [])]:
+            if isinstance(candidate, Schema) and candidate.format == OpenAPIFormat.DATE:
+                candidate.pattern = pattern
 
 
 def provide_contact_service(db_session: AsyncSession, request: Request[User, Any, Any], state: State) -> ContactService:
@@ -58,6 +93,7 @@ class ContactController(Controller):
     @post(
         "/",
         operation_id="createContact",
+        operation_class=CreateContactOperation,
         status_code=HTTP_201_CREATED,
         summary="Add a contact",
         raises=[ValidationException, NotAuthorizedException, ConflictError],

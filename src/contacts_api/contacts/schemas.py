@@ -12,9 +12,7 @@ from typing import Annotated
 
 import msgspec
 
-from contacts_api.validation import EmailText, field_error, normalize_email, text
-
-MIN_PHONE_DIGITS = 7
+from contacts_api.validation import EmailText, normalize_email, text
 
 Name = Annotated[str, text(min_length=1, max_length=100, nonblank=True, examples=["Ada"])]
 Phone = Annotated[
@@ -22,18 +20,13 @@ Phone = Annotated[
     msgspec.Meta(
         min_length=7,
         max_length=20,
-        pattern=r"^[0-9 +()\-]+$",
+        # Digits, spaces and + - ( ), with at least seven digits.
+        pattern=r"^[ +()-]*(?:[0-9][ +()-]*){7,}$",
         description="7 to 20 characters of digits, spaces and + - ( ), with at least 7 digits",
         examples=["+44 20 7946 0958"],
     ),
 ]
 Notes = Annotated[str, text(max_length=2000, description="Free text, up to 2,000 characters")]
-
-
-def _check_phone(phone: str) -> str:
-    if sum(character.isdigit() for character in phone) < MIN_PHONE_DIGITS:
-        raise field_error("phone", f"A phone number needs at least {MIN_PHONE_DIGITS} digits")
-    return phone
 
 
 class ContactWrite(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -50,7 +43,6 @@ class ContactWrite(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         self.first_name = self.first_name.strip()
         self.last_name = self.last_name.strip()
         self.email = normalize_email(self.email)
-        self.phone = _check_phone(self.phone)
 
     def fields(self) -> dict[str, object]:
         return msgspec.structs.asdict(self)
@@ -73,8 +65,6 @@ class ContactPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omi
             self.last_name = self.last_name.strip()
         if isinstance(self.email, str):
             self.email = normalize_email(self.email)
-        if isinstance(self.phone, str):
-            self.phone = _check_phone(self.phone)
 
     def fields(self) -> dict[str, object]:
         """Only the fields the client sent."""
