@@ -61,6 +61,15 @@ def openapi_config() -> OpenAPIConfig:
                 js_url=f"{ASSETS_PATH}/scalar/standalone.js",
                 css_url=f"{ASSETS_PATH}/scalar/scalar.css",
                 favicon=FAVICON,
+                # Offline by design: the system fonts instead of Scalar's web fonts, and none of
+                # its hosted extras (AI agent, MCP generator, deploy links).
+                options={
+                    "withDefaultFonts": False,
+                    "agent": {"disabled": True},
+                    "mcp": {"disabled": True},
+                    "hideClientButton": True,
+                    "showDeveloperTools": "never",
+                },
             ),
             SwaggerRenderPlugin(
                 js_url=f"{ASSETS_PATH}/swagger-ui/swagger-ui-bundle.js",
