@@ -12,6 +12,8 @@ from typing import ParamSpec, TypeVar
 
 import click
 from alembic import command
+from litestar.exceptions import HTTPException
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +21,7 @@ from contacts_api.accounts.repositories import LoginSessionRepository
 from contacts_api.config import Settings, SettingsError, load_settings
 from contacts_api.db import alembic_config, create_engine, upgrade_database
 from contacts_api.logs import logging_config
+from contacts_api.seeding import SeedError, create_user, seed
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -35,8 +38,10 @@ def one_line_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except click.ClickException:
             raise
-        except SettingsError as exc:
+        except (SettingsError, SeedError) as exc:
             raise CommandFailed(str(exc)) from None
+        except HTTPException as exc:  # a rule of the domain services, e.g. a taken email
+            raise CommandFailed(exc.detail) from None
         except (SQLAlchemyError, OSError) as exc:
             raise CommandFailed(f"database error: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
 
@@ -134,6 +139,46 @@ def revision(message: str, autogenerate: bool) -> None:
         message=message,
         autogenerate=autogenerate,
     )
+
+
+@main.group()
+def users() -> None:
+    """User accounts."""
+
+
+@users.command("create")
+@click.option("--email", prompt=True, help="The new user's email.")
+@click.option("--full-name", default=None, help="Display name.")
+@click.password_option(help="The password (prompted, without echo, when not given).")
+@one_line_errors
+def create_user_command(email: str, full_name: str | None, password: str) -> None:
+    """Create an account, as signup would (same rules, argon2 hash)."""
+    settings = load_settings(for_serving=False)
+    user = asyncio.run(create_user(settings, email=email, password=password, full_name=full_name))
+    click.echo(f"created user {user.email} ({user.id})")
+
+
+@main.command("seed")
+@click.option("--users", "user_count", default=10, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--contacts", "contact_count", default=50, show_default=True, type=click.IntRange(0, 10_000))
+@click.option("--password", default="seeded passphrase 2026", show_default=True, help="Password of every seeded user.")
+@one_line_errors
+def seed_command(user_count: int, contact_count: int, password: str) -> None:
+    """Fill the database with demo users and contacts."""
+    with Progress(
+        TextColumn("[bold]seeding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True
+    ) as progress:
+        task = progress.add_task("users", total=user_count)
+        emails = asyncio.run(
+            seed(
+                load_settings(for_serving=False),
+                users=user_count,
+                contacts=contact_count,
+                password=password,
+                advance=lambda n: progress.advance(task, n),
+            )
+        )
+    click.echo(f"created {len(emails)} users with {contact_count} contacts each; e.g. {emails[0]} / {password}")
 
 
 @main.group()
