@@ -29,14 +29,14 @@ from contacts_api.accounts.guards import BEARER_SECURITY, requires_user
 from contacts_api.accounts.middleware import ACCOUNTS_STATE_KEY
 from contacts_api.accounts.models import User
 from contacts_api.accounts.schemas import (
-    AccountDeletion,
+    AccountDeletionBody,
     Credentials,
-    LogoutRequest,
-    PasswordChange,
+    LogoutBody,
+    PasswordChangeBody,
     PasswordGrantForm,
-    ProfileUpdate,
-    RefreshRequest,
-    Signup,
+    ProfileUpdateBody,
+    RefreshBody,
+    SignupBody,
     TokenPair,
     UserRead,
 )
@@ -148,7 +148,7 @@ class AuthController(Controller):
         summary="Create an account",
         raises=[ValidationException, ConflictError],
     )
-    async def sign_up(self, data: Signup, accounts: AccountService) -> UserRead:
+    async def sign_up(self, data: SignupBody, accounts: AccountService) -> UserRead:
         """Register a new user. 409 when the email (case-insensitively) is already registered."""
         return to_user_read(await accounts.sign_up(data))
 
@@ -176,7 +176,7 @@ class AuthController(Controller):
         summary="Rotate the refresh token",
         raises=[ValidationException, NotAuthorizedException],
     )
-    async def refresh(self, data: RefreshRequest, accounts: AccountService) -> Response[TokenPair]:
+    async def refresh(self, data: RefreshBody, accounts: AccountService) -> Response[TokenPair]:
         """Exchange a refresh token for a new pair; the presented one stops working."""
         return _token_response(await accounts.refresh(data.refresh_token))
 
@@ -194,7 +194,7 @@ class AuthController(Controller):
         self,
         request: Request[User, TokenClaims, Any],
         accounts: AccountService,
-        data: LogoutRequest | None = None,
+        data: LogoutBody = None,
     ) -> None:
         """Revoke this login session: its access and refresh tokens stop working at once."""
         await accounts.log_out(user_id=request.user.id, session_id=request.auth.session_id)
@@ -231,7 +231,7 @@ class UserController(Controller):
     async def update_me(
         self,
         request: Request[User, TokenClaims, Any],
-        data: ProfileUpdate,
+        data: ProfileUpdateBody,
         accounts: AccountService,
     ) -> UserRead:
         return to_user_read(await accounts.rename(request.user, data.full_name))
@@ -246,7 +246,7 @@ class UserController(Controller):
     async def change_password(
         self,
         request: Request[User, TokenClaims, Any],
-        data: PasswordChange,
+        data: PasswordChangeBody,
         accounts: AccountService,
     ) -> None:
         await accounts.change_password(
@@ -266,7 +266,7 @@ class UserController(Controller):
     async def delete_me(
         self,
         request: Request[User, TokenClaims, Any],
-        data: AccountDeletion,
+        data: AccountDeletionBody,
         accounts: AccountService,
     ) -> None:
         await accounts.delete_account(request.user, data.password)

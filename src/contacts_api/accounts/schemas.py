@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
+from litestar.openapi.spec import Example
+from litestar.params import Body
 
 from contacts_api.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problem
 from contacts_api.validation import EmailText, field_error, normalize_email, text
@@ -108,3 +110,28 @@ class PasswordChange(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 class AccountDeletion(msgspec.Struct, forbid_unknown_fields=True):
     password: AnyPassword
+
+
+# Request bodies as the routes declare them, with the examples the docs pages show.
+def _body(summary: str, value: dict[str, object]) -> Any:
+    return Body(examples=[Example(summary=summary, value=value)])
+
+
+SignupBody = Annotated[
+    Signup,
+    _body("A new account", {"email": "ada@example.com", "password": "correct horse battery staple",
+                            "full_name": "Ada Lovelace"}),
+]  # fmt: skip
+RefreshBody = Annotated[RefreshRequest, _body("The refresh token from login", {"refresh_token": "eyJhbGciOi…"})]
+LogoutBody = Annotated[
+    LogoutRequest | None, _body("Optionally, the refresh token to revoke too", {"refresh_token": "eyJhbGciOi…"})
+]
+ProfileUpdateBody = Annotated[ProfileUpdate, _body("A new display name", {"full_name": "Augusta Ada King"})]
+PasswordChangeBody = Annotated[
+    PasswordChange,
+    _body("Current and new password", {"current_password": "correct horse battery staple",
+                                       "new_password": "a different long passphrase"}),
+]  # fmt: skip
+AccountDeletionBody = Annotated[
+    AccountDeletion, _body("Confirm with the password", {"password": "correct horse battery staple"})
+]

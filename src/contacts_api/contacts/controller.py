@@ -28,9 +28,9 @@ from contacts_api.contacts.models import Contact
 from contacts_api.contacts.schemas import (
     ContactFilters,
     ContactPage,
-    ContactPatch,
+    ContactPatchBody,
     ContactRead,
-    ContactWrite,
+    ContactWriteBody,
     UpcomingBirthday,
 )
 from contacts_api.contacts.service import ContactService
@@ -98,7 +98,7 @@ class ContactController(Controller):
         summary="Add a contact",
         raises=[ValidationException, NotAuthorizedException, ConflictError],
     )
-    async def create_contact(self, data: ContactWrite, contacts: ContactService) -> ContactRead:
+    async def create_contact(self, data: ContactWriteBody, contacts: ContactService) -> ContactRead:
         return to_contact_read(await contacts.create_contact(data))
 
     @get(
@@ -154,7 +154,9 @@ class ContactController(Controller):
         summary="Replace a contact",
         raises=[ValidationException, NotAuthorizedException, NotFoundException, ConflictError],
     )
-    async def replace_contact(self, contact_id: ContactId, data: ContactWrite, contacts: ContactService) -> ContactRead:
+    async def replace_contact(
+        self, contact_id: ContactId, data: ContactWriteBody, contacts: ContactService
+    ) -> ContactRead:
         return to_contact_read(await contacts.replace_contact(contact_id, data))
 
     @patch(
@@ -163,7 +165,9 @@ class ContactController(Controller):
         summary="Change some fields of a contact",
         raises=[ValidationException, NotAuthorizedException, NotFoundException, ConflictError],
     )
-    async def update_contact(self, contact_id: ContactId, data: ContactPatch, contacts: ContactService) -> ContactRead:
+    async def update_contact(
+        self, contact_id: ContactId, data: ContactPatchBody, contacts: ContactService
+    ) -> ContactRead:
         return to_contact_read(await contacts.patch_contact(contact_id, data))
 
     @delete(

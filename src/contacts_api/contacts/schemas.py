@@ -11,6 +11,8 @@ import uuid
 from typing import Annotated
 
 import msgspec
+from litestar.openapi.spec import Example
+from litestar.params import Body
 
 from contacts_api.validation import EmailText, normalize_email, text
 
@@ -101,3 +103,23 @@ class ContactFilters(msgspec.Struct, kw_only=True, frozen=True):
     first_name: str | None = None
     last_name: str | None = None
     email: str | None = None
+
+
+# Request bodies as the routes declare them, with the examples the docs pages show.
+_GRACE = {
+    "first_name": "Grace",
+    "last_name": "Hopper",
+    "email": "grace@example.com",
+    "phone": "+1 555 010 0200",
+    "birthday": "1906-12-09",
+    "notes": "Met at the compiler meetup",
+}
+ContactWriteBody = Annotated[ContactWrite, Body(examples=[Example(summary="A whole contact", value=_GRACE)])]
+ContactPatchBody = Annotated[
+    ContactPatch,
+    Body(
+        examples=[
+            Example(summary="Some fields; null clears the notes", value={"phone": "+1 555 010 0300", "notes": None})
+        ]
+    ),
+]
