@@ -52,3 +52,32 @@ async def test_a_stopped_server_gives_503s_and_an_unhealthy_health() -> None:
         assert login.headers["retry-after"]
         me = await client.get("/api/users/me", headers={"Authorization": "Bearer x.y.z"})
         assert me.status_code == 401  # a bad token is refused before any database work
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_blocked_statement_times_out_into_a_503_instead_of_hanging(settings: Settings) -> None:
+    import asyncio
+    import time
+
+    import asyncpg
+
+    app = create_app(make_settings(settings.database_url, db_statement_timeout_ms=500))
+    url = make_url(settings.database_url)
+    async with AsyncTestClient(app=app) as client:
+        user = await sign_up_and_log_in(client)
+        blocker = await asyncpg.connect(host=url.host, port=url.port or 5432, user=url.username, database=url.database)
+        try:
+            transaction = blocker.transaction()
+            await transaction.start()
+            await blocker.execute("LOCK TABLE contacts IN ACCESS EXCLUSIVE MODE")
+            started = time.perf_counter()
+            response = await client.get("/api/contacts", headers=user.headers)
+            elapsed = time.perf_counter() - started
+            await transaction.rollback()
+        finally:
+            await blocker.close()
+        assert response.status_code == 503, response.text
+        assert elapsed < 5
+        await asyncio.sleep(0)
+        assert (await client.get("/api/contacts", headers=user.headers)).status_code == 200
+    await wipe(settings.database_url)

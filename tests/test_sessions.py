@@ -105,7 +105,7 @@ async def test_logout_needs_an_access_token(client: Client, user: ApiUser) -> No
     assert refresh_as_access.status_code == 401
 
 
-async def test_refresh_after_the_idle_lifetime_is_401(client: Client, user: ApiUser, settings: Settings) -> None:
+async def test_refresh_after_the_absolute_lifetime_is_401(client: Client, user: ApiUser, settings: Settings) -> None:
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import create_async_engine
     from sqlalchemy.pool import NullPool
@@ -113,5 +113,17 @@ async def test_refresh_after_the_idle_lifetime_is_401(client: Client, user: ApiU
     engine = create_async_engine(settings.database_url, poolclass=NullPool)
     async with engine.begin() as connection:
         await connection.execute(text("UPDATE sessions SET absolute_expires_at = created_at"))
+    await engine.dispose()
+    assert (await refresh(client, user.refresh_token))[0] == 401
+
+
+async def test_refresh_after_the_idle_timeout_is_401(client: Client, user: ApiUser, settings: Settings) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    engine = create_async_engine(settings.database_url, poolclass=NullPool)
+    async with engine.begin() as connection:
+        await connection.execute(text("UPDATE sessions SET idle_expires_at = created_at"))
     await engine.dispose()
     assert (await refresh(client, user.refresh_token))[0] == 401

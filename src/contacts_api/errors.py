@@ -62,11 +62,17 @@ def error_response(status_code: int, detail: str, headers: dict[str, str] | None
     )
 
 
+# PostgreSQL's codes for a statement stopped by statement_timeout or a lock wait that gave up.
+_TIMED_OUT_SQLSTATES = {"57014", "55P03"}
+
+
 def is_connection_failure(exc: BaseException) -> bool:
-    """True when the database could not be reached, as opposed to a bad statement."""
+    """True when the database could not be reached or answer in time, as opposed to a bad statement."""
     if isinstance(exc, PoolTimeoutError | OperationalError | ConnectionError | TimeoutError):
         return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+    if isinstance(exc, DBAPIError) and (
+        exc.connection_invalidated or getattr(exc.orig, "sqlstate", None) in _TIMED_OUT_SQLSTATES
+    ):
         return True
     if isinstance(exc, OSError):
         return True
