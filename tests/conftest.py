@@ -194,6 +194,16 @@ async def other_user(client: AsyncTestClient[Litestar]) -> ApiUser:
     return await sign_up_and_log_in(client)
 
 
+async def execute_sql(database_url: str, sql: str, **params: Any) -> None:
+    """Change the database behind the app's back, to set up a state no route can reach."""
+    engine = create_async_engine(database_url, poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(sql), params)
+    finally:
+        await engine.dispose()
+
+
 async def query_scalar(database_url: str, sql: str, **params: Any) -> Any:
     """Read the database directly, to check what a request did (or did not) store."""
     engine = create_async_engine(database_url, poolclass=NullPool)

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import os
-import socket
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,20 +16,7 @@ from sqlalchemy import make_url
 
 from contacts_api.cli import main
 from tests.conftest import TEST_JWT_SECRET, admin_execute, query_scalar
-
-CLI = [sys.executable, "-m", "contacts_api.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "JWT_SECRET", "ENVIRONMENT"}}
-    env.update(extra)
-    return env
+from tests.live_server import CLI, live_server, server_env
 
 
 @pytest.fixture
@@ -45,38 +28,17 @@ def fresh_postgresql_url(postgresql_url: str) -> Iterator[str]:
     asyncio.run(admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def wait_until_healthy(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> httpx.Response:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited early: {process.stdout.read().decode() if process.stdout else ''}")
-        try:
-            return httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError("server did not answer in time")
-
-
 def serve_and_check(cwd: Path, env: dict[str, str]) -> None:
-    port = free_port()
-    process = subprocess.Popen(  # noqa: S603
-        [*CLI, "serve", "--port", str(port)], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    try:
-        health = wait_until_healthy(port, process)
+    with live_server(cwd, env) as base_url:
+        health = httpx.get(f"{base_url}/health", timeout=5)
         assert health.status_code == 200
         assert health.json() == {"status": "ok", "database": "ok"}
-        assert httpx.get(f"http://127.0.0.1:{port}/schema/swagger", timeout=5).status_code == 200
-        assert httpx.get(f"http://127.0.0.1:{port}/schema/openapi.json", timeout=5).status_code == 200
+        assert httpx.get(f"{base_url}/schema/swagger", timeout=5).status_code == 200
+        assert httpx.get(f"{base_url}/schema/openapi.json", timeout=5).status_code == 200
         signup = httpx.post(
-            f"http://127.0.0.1:{port}/api/auth/signup",
-            json={"email": "cli@example.com", "password": "a fine long passphrase"},
-            timeout=10,
+            f"{base_url}/api/auth/signup", json={"email": "cli@example.com", "password": "a fine long passphrase"}
         )
         assert signup.status_code == 201
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
 
 
 def test_help_lists_every_command() -> None:
@@ -90,12 +52,12 @@ def test_help_lists_every_command() -> None:
 
 
 def test_serve_in_an_empty_folder_uses_a_migrated_sqlite_file(tmp_path: Path) -> None:
-    serve_and_check(tmp_path, clean_env())
+    serve_and_check(tmp_path, server_env())
     assert (tmp_path / "contacts.db").is_file()
 
 
 def test_db_upgrade_then_serve_on_a_new_postgresql_database(tmp_path: Path, fresh_postgresql_url: str) -> None:
-    env = clean_env(DATABASE_URL=fresh_postgresql_url, JWT_SECRET=TEST_JWT_SECRET)
+    env = server_env(DATABASE_URL=fresh_postgresql_url, JWT_SECRET=TEST_JWT_SECRET)
     for _ in range(2):  # running it twice is harmless
         result = subprocess.run([*CLI, "db", "upgrade"], env=env, cwd=tmp_path, capture_output=True, check=False)  # noqa: S603
         assert result.returncode == 0, result.stderr.decode()
@@ -104,7 +66,7 @@ def test_db_upgrade_then_serve_on_a_new_postgresql_database(tmp_path: Path, fres
 
 def test_db_downgrade_goes_back_one_step(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'down.db'}"
-    env = clean_env(DATABASE_URL=url)
+    env = server_env(DATABASE_URL=url)
     subprocess.run([*CLI, "db", "upgrade"], env=env, cwd=tmp_path, check=True, capture_output=True)  # noqa: S603
     result = subprocess.run([*CLI, "db", "downgrade"], env=env, cwd=tmp_path, capture_output=True, check=False)  # noqa: S603
     assert result.returncode == 0, result.stderr.decode()
@@ -112,7 +74,7 @@ def test_db_downgrade_goes_back_one_step(tmp_path: Path) -> None:
 
 
 def test_a_bad_setting_is_one_line_and_exit_code_1(tmp_path: Path) -> None:
-    env = clean_env(ACCESS_TOKEN_TTL_SECONDS="soon")
+    env = server_env(ACCESS_TOKEN_TTL_SECONDS="soon")
     result = subprocess.run([*CLI, "db", "upgrade"], env=env, cwd=tmp_path, capture_output=True, check=False)  # noqa: S603
     assert result.returncode == 1
     errors = result.stderr.decode().strip().splitlines()
@@ -120,7 +82,7 @@ def test_a_bad_setting_is_one_line_and_exit_code_1(tmp_path: Path) -> None:
 
 
 def test_an_unreachable_database_is_one_line_and_exit_code_1(tmp_path: Path) -> None:
-    env = clean_env(DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:9/none")
+    env = server_env(DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:9/none")
     result = subprocess.run([*CLI, "db", "upgrade"], env=env, cwd=tmp_path, capture_output=True, check=False)  # noqa: S603
     assert result.returncode == 1
     assert "Traceback" not in result.stderr.decode()
@@ -178,7 +140,7 @@ async def test_sessions_purge_deletes_only_long_ended_sessions(tmp_path: Path) -
     result = await asyncio.to_thread(
         subprocess.run,
         [*CLI, "sessions", "purge"],
-        env=clean_env(DATABASE_URL=url),
+        env=server_env(DATABASE_URL=url),
         cwd=tmp_path,
         capture_output=True,
         check=False,

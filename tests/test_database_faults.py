@@ -9,6 +9,7 @@ from sqlalchemy import make_url
 from contacts_api.app import create_app
 from contacts_api.config import Settings
 from tests.conftest import PASSWORD, admin_execute, make_settings, sign_up_and_log_in, wipe
+from tests.contacts.conftest import contact_body
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -30,13 +31,7 @@ async def test_requests_succeed_after_the_apps_connections_are_terminated(settin
         created = await client.post(
             "/api/contacts",
             headers=user.headers,
-            json={
-                "first_name": "A",
-                "last_name": "B",
-                "email": "a@example.com",
-                "phone": "5550100200",
-                "birthday": "1990-01-01",
-            },
+            json=contact_body(),
         )
         assert created.status_code == 201
     await wipe(settings.database_url)

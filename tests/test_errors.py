@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from contacts_api.config import Settings
 from tests.conftest import PASSWORD, ApiUser, query_scalar
+from tests.contacts.conftest import contact_body
 
 Client = AsyncTestClient[Litestar]
 
@@ -41,13 +42,7 @@ async def test_sqlite_and_postgresql_enforce_foreign_keys(client: Client, user: 
     await client.post(
         "/api/contacts",
         headers=user.headers,
-        json={
-            "first_name": "A",
-            "last_name": "B",
-            "email": "a@example.com",
-            "phone": "5550100200",
-            "birthday": "1990-01-01",
-        },
+        json=contact_body(),
     )
     from sqlalchemy import text
 

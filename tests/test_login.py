@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 
 from contacts_api.app import create_app
 from contacts_api.config import Settings
-from tests.conftest import PASSWORD, TEST_JWT_SECRET, ApiUser, make_settings, query_scalar
+from tests.conftest import PASSWORD, TEST_JWT_SECRET, ApiUser, execute_sql, make_settings, query_scalar
 
 Client = AsyncTestClient[Litestar]
 
@@ -81,15 +81,7 @@ async def test_login_rehashes_a_hash_made_with_weaker_parameters(
     from argon2 import PasswordHasher
 
     weak = PasswordHasher(time_cost=1, memory_cost=32, parallelism=1).hash(PASSWORD)
-    engine_url = settings.database_url
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import create_async_engine
-    from sqlalchemy.pool import NullPool
-
-    engine = create_async_engine(engine_url, poolclass=NullPool)
-    async with engine.begin() as connection:
-        await connection.execute(text("UPDATE users SET password_hash = :h"), {"h": weak})
-    await engine.dispose()
+    await execute_sql(settings.database_url, "UPDATE users SET password_hash = :h", h=weak)
 
     response = await client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD})
     assert response.status_code == 200

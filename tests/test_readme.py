@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import in_ci
-from tests.test_cli import free_port, wait_until_healthy
+from tests.live_server import live_server, server_env
 
 README = Path(__file__).parents[1] / "README.md"
 
@@ -35,18 +33,8 @@ def test_the_curl_session_runs_against_a_fresh_server(tmp_path: Path) -> None:
         if in_ci():
             pytest.fail(f"{missing} not installed")
         pytest.skip(f"{missing} not installed")
-    port = free_port()
-    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "JWT_SECRET"}}
-    server = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "contacts_api.cli", "serve", "--port", str(port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_until_healthy(port, server)
-        script = curl_session().replace("API=http://127.0.0.1:8000", f"API=http://127.0.0.1:{port}")
+    with live_server(tmp_path, server_env()) as base_url:
+        script = curl_session().replace("API=http://127.0.0.1:8000", f"API={base_url}")
         run = subprocess.run(  # noqa: S603
             ["bash", "-euo", "pipefail", "-c", script],  # noqa: S607
             capture_output=True,
@@ -54,9 +42,6 @@ def test_the_curl_session_runs_against_a_fresh_server(tmp_path: Path) -> None:
             timeout=60,
             check=False,
         )
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
     assert run.returncode == 0, run.stderr
     lines = run.stdout.strip().splitlines()
     assert '"email":"ada@example.com"' in lines[0]  # signup

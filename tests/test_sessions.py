@@ -6,7 +6,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from contacts_api.config import Settings
-from tests.conftest import PASSWORD, ApiUser, query_scalar, run_concurrently
+from tests.conftest import PASSWORD, ApiUser, execute_sql, query_scalar, run_concurrently
 
 Client = AsyncTestClient[Litestar]
 
@@ -106,24 +106,10 @@ async def test_logout_needs_an_access_token(client: Client, user: ApiUser) -> No
 
 
 async def test_refresh_after_the_absolute_lifetime_is_401(client: Client, user: ApiUser, settings: Settings) -> None:
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import create_async_engine
-    from sqlalchemy.pool import NullPool
-
-    engine = create_async_engine(settings.database_url, poolclass=NullPool)
-    async with engine.begin() as connection:
-        await connection.execute(text("UPDATE sessions SET absolute_expires_at = created_at"))
-    await engine.dispose()
+    await execute_sql(settings.database_url, "UPDATE sessions SET absolute_expires_at = created_at")
     assert (await refresh(client, user.refresh_token))[0] == 401
 
 
 async def test_refresh_after_the_idle_timeout_is_401(client: Client, user: ApiUser, settings: Settings) -> None:
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import create_async_engine
-    from sqlalchemy.pool import NullPool
-
-    engine = create_async_engine(settings.database_url, poolclass=NullPool)
-    async with engine.begin() as connection:
-        await connection.execute(text("UPDATE sessions SET idle_expires_at = created_at"))
-    await engine.dispose()
+    await execute_sql(settings.database_url, "UPDATE sessions SET idle_expires_at = created_at")
     assert (await refresh(client, user.refresh_token))[0] == 401

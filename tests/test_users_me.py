@@ -7,6 +7,7 @@ from litestar.testing import AsyncTestClient
 
 from contacts_api.config import Settings
 from tests.conftest import PASSWORD, ApiUser, query_scalar
+from tests.contacts.conftest import contact_body
 
 Client = AsyncTestClient[Litestar]
 NEW_PASSWORD = "an even longer new passphrase"
@@ -94,13 +95,7 @@ async def test_delete_me_removes_user_sessions_and_contacts(client: Client, user
     created = await client.post(
         "/api/contacts",
         headers=user.headers,
-        json={
-            "first_name": "A",
-            "last_name": "B",
-            "email": "a@example.com",
-            "phone": "+1 555 0100 200",
-            "birthday": "1990-01-01",
-        },
+        json=contact_body(),
     )
     assert created.status_code == 201
     response = await client.request("DELETE", "/api/users/me", headers=user.headers, json={"password": PASSWORD})

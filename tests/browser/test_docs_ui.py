@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.conftest import TEST_JWT_SECRET, in_ci
-from tests.test_cli import free_port, wait_until_healthy
+from tests.live_server import live_server as running_server
+from tests.live_server import server_env
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parents[2] / "artifacts"
@@ -35,31 +35,16 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if in_ci():
             pytest.fail(message)
         pytest.skip(message)
-    port = free_port()
-    env = {**os.environ, "JWT_SECRET": TEST_JWT_SECRET, "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST_KIB": "1024",
-           "ARGON2_PARALLELISM": "1"}  # fmt: skip
-    env.pop("DATABASE_URL", None)  # the zero-setup SQLite default, in a folder of its own
-    server = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "contacts_api.cli", "serve", "--port", str(port)],
-        cwd=tmp_path_factory.mktemp("browser"),
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_until_healthy(port, server)
-        base_url = f"http://127.0.0.1:{port}"
+    env = server_env(JWT_SECRET=TEST_JWT_SECRET, ARGON2_TIME_COST="1", ARGON2_MEMORY_COST_KIB="1024",
+                     ARGON2_PARALLELISM="1")  # fmt: skip
+    # The zero-setup SQLite default, in a folder of its own.
+    with running_server(tmp_path_factory.mktemp("browser"), env) as base_url:
         assert httpx.post(f"{base_url}/api/auth/signup", json={"email": EMAIL, "password": PASSWORD}).status_code == 201
         yield base_url
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 @pytest.fixture
-def page(live_server: str) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
+def page(live_server: str) -> Iterator[Page]:
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -71,10 +56,7 @@ def page(live_server: str) -> Iterator[object]:
     assert not blocked, f"the page tried to fetch what it could not: {blocked}"
 
 
-def test_swagger_ui_authorizes_with_the_password_flow_and_lists_contacts(live_server: str, page: object) -> None:
-    from playwright.sync_api import Page, expect
-
-    assert isinstance(page, Page)
+def test_swagger_ui_authorizes_with_the_password_flow_and_lists_contacts(live_server: str, page: Page) -> None:
     page.goto(f"{live_server}/schema/swagger")
     page.locator(".swagger-ui .auth-wrapper .authorize").click()
     page.locator("#oauth_username").fill(EMAIL)
@@ -93,10 +75,7 @@ def test_swagger_ui_authorizes_with_the_password_flow_and_lists_contacts(live_se
     operation.screenshot(path=str(ARTIFACTS / "swagger-authorized-list-contacts-200.png"))
 
 
-def test_scalar_renders_the_operations(live_server: str, page: object) -> None:
-    from playwright.sync_api import Page, expect
-
-    assert isinstance(page, Page)
+def test_scalar_renders_the_operations(live_server: str, page: Page) -> None:
     page.goto(f"{live_server}/schema")
     expect(page.get_by_text("Log in and receive a token pair").first).to_be_visible(timeout=20_000)
     page.get_by_text("Contacts", exact=True).first.click()

@@ -12,17 +12,14 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import TEST_JWT_SECRET
-from tests.test_cli import free_port, wait_until_healthy
+from tests.live_server import live_server, server_env
 
 MAX_EXAMPLES = os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "25")
 SEED = "20261126"
 
 
 def test_schemathesis_finds_no_failure(postgresql_url: str, tmp_path: Path) -> None:
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    server_env = {
-        **os.environ,
+    env = server_env(**{
         "DATABASE_URL": postgresql_url,
         "JWT_SECRET": TEST_JWT_SECRET,
         "ARGON2_TIME_COST": "1",
@@ -32,16 +29,8 @@ def test_schemathesis_finds_no_failure(postgresql_url: str, tmp_path: Path) -> N
         "RATE_LIMIT_AUTH": "0",
         "RATE_LIMIT_LOGIN_FAILURES": "0",
         "LOG_LEVEL": "WARNING",
-    }
-    server = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "contacts_api.cli", "serve", "--port", str(port)],
-        cwd=tmp_path,
-        env=server_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_until_healthy(port, server)
+    })  # fmt: skip
+    with live_server(tmp_path, env) as base_url:
         run = subprocess.run(  # noqa: S603
             [
                 sys.executable, "-m", "schemathesis.cli", "run", f"{base_url}/schema/openapi.json",
@@ -70,6 +59,3 @@ def test_schemathesis_finds_no_failure(postgresql_url: str, tmp_path: Path) -> N
         report.write_text(run.stdout + run.stderr)
         assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-5000:]
         assert httpx.get(f"{base_url}/health", timeout=5).status_code == 200
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
