@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -31,11 +31,13 @@ def server_env(**settings: str) -> dict[str, str]:
 
 
 @contextmanager
-def live_server(cwd: Path, env: dict[str, str], timeout: float = 30) -> Iterator[str]:
-    """Start the server, wait until /health answers, yield its base URL, stop it."""
+def live_server(
+    cwd: Path, env: dict[str, str], *, command: Sequence[str | Path] = CLI, timeout: float = 30
+) -> Iterator[str]:
+    """Start `command serve`, wait until /health answers, yield its base URL, stop it."""
     port = free_port()
     process = subprocess.Popen(  # noqa: S603
-        [*CLI, "serve", "--port", str(port)], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [*command, "serve", "--port", str(port)], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     base_url = f"http://127.0.0.1:{port}"
     try:

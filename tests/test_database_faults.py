@@ -76,3 +76,33 @@ async def test_a_blocked_statement_times_out_into_a_503_instead_of_hanging(setti
         await asyncio.sleep(0)
         assert (await client.get("/api/contacts", headers=user.headers)).status_code == 200
     await wipe(settings.database_url)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_write_blocked_by_a_lock_is_a_503_not_a_false_conflict(settings: Settings) -> None:
+    import asyncpg
+
+    app = create_app(make_settings(settings.database_url, db_statement_timeout_ms=500))
+    url = make_url(settings.database_url)
+    async with AsyncTestClient(app=app) as client:
+        user = await sign_up_and_log_in(client)
+        blocker = await asyncpg.connect(host=url.host, port=url.port or 5432, user=url.username, database=url.database)
+        try:
+            transaction = blocker.transaction()
+            await transaction.start()
+            await blocker.execute("LOCK TABLE contacts, users IN ACCESS EXCLUSIVE MODE")
+            contact = await client.post("/api/contacts", headers=user.headers, json=contact_body())
+            signup = await client.post("/api/auth/signup", json={"email": "late@example.com", "password": PASSWORD})
+            await transaction.rollback()
+        finally:
+            await blocker.close()
+        assert (contact.status_code, signup.status_code) == (503, 503), (contact.text, signup.text)
+    await wipe(settings.database_url)
+
+
+async def test_redis_out_of_reach_gives_503s_on_the_auth_routes(settings: Settings) -> None:
+    app = create_app(make_settings(settings.database_url, rate_limit_auth=5, redis_url="redis://127.0.0.1:9/0"))
+    async with AsyncTestClient(app=app) as client:
+        response = await client.post("/api/auth/login", json={"email": "a@example.com", "password": PASSWORD})
+    assert response.status_code == 503
+    assert response.json()["status_code"] == 503

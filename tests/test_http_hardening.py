@@ -89,3 +89,18 @@ async def test_cors_allows_only_the_configured_origins(settings: Settings) -> No
         other = await client.get("/health", headers={"Origin": "https://evil.example"})
     assert allowed.headers["access-control-allow-origin"] == "https://app.example"
     assert "access-control-allow-origin" not in other.headers
+
+
+@pytest.mark.parametrize("path", ["/api/auth/signup", "/api/auth/login", "/api/auth/refresh", "/api/contacts"])
+async def test_a_body_that_is_not_utf8_is_a_400(client: Client, user: ApiUser, path: str) -> None:
+    response = await client.post(
+        path, content=b'{"email": "\xff\xfe@example.com"}', headers={**user.headers, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["status_code"] == 400
+
+
+async def test_a_missing_body_is_a_400_that_says_so(client: Client, user: ApiUser) -> None:
+    response = await client.request("DELETE", "/api/users/me", headers=user.headers)
+    assert response.status_code == 400
+    assert response.json()["extra"][0]["message"] == "A request body is required"

@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 
 from contacts_api.app import create_app
 from contacts_api.config import Settings
-from tests.conftest import PASSWORD, in_ci, make_settings, sign_up_and_log_in, wipe
+from tests.conftest import PASSWORD, in_ci, make_settings, run_concurrently, sign_up_and_log_in, wipe
 
 Client = AsyncTestClient[Litestar]
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -75,6 +75,16 @@ async def test_a_successful_login_resets_the_failure_count(settings: Settings) -
         assert (
             await client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD})
         ).status_code == 200
+    await wipe(settings.database_url)
+
+
+async def test_concurrent_wrong_guesses_cannot_outrun_the_failure_limit(settings: Settings) -> None:
+    async with AsyncTestClient(app=limited(settings, rate_limit_login_failures=3)) as client:
+        victim = await sign_up_and_log_in(client)
+        body = {"email": victim.email, "password": "guess-guess"}
+        responses = run_concurrently(client, *[lambda http: http.post("/api/auth/login", json=body)] * 20)
+        statuses = sorted(response.status_code for response in responses)
+        assert statuses == [401] * 3 + [429] * 17
     await wipe(settings.database_url)
 
 

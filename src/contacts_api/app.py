@@ -9,8 +9,8 @@ from litestar.datastructures import State
 from litestar.di import Provide
 
 from contacts_api.accounts.controllers import AuthController, UserController
-from contacts_api.accounts.middleware import ACCOUNTS_STATE_KEY, jwt_auth_middleware
-from contacts_api.accounts.services import AccountsConfig
+from contacts_api.accounts.middleware import jwt_auth_middleware
+from contacts_api.accounts.services import ACCOUNTS_STATE_KEY, AccountsConfig
 from contacts_api.accounts.throttling import RATE_LIMIT_STORE, auth_rate_limit, create_rate_limit_store
 from contacts_api.clock import CLOCK_STATE_KEY, Clock, utc_now
 from contacts_api.config import Settings, load_settings
@@ -45,7 +45,6 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Lite
                 DB_CONFIG_STATE_KEY: db_config,
                 ACCOUNTS_STATE_KEY: AccountsConfig.from_settings(settings, utc_now, rate_limit_store),
                 CLOCK_STATE_KEY: clock,
-                "settings": settings,
             }
         ),
         # Logging is set up by whoever runs the app (`contacts-api serve` hands uvicorn logs.py's

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contacts_api.accounts.repositories import LoginSessionRepository
 from contacts_api.config import Settings, SettingsError, load_settings
-from contacts_api.db import alembic_config, create_engine, upgrade_database
+from contacts_api.db import alembic_config, create_engine, downgrade_database, upgrade_database
+from contacts_api.errors import describe_cause
 from contacts_api.logs import logging_config
 from contacts_api.seeding import SeedError, create_user, seed
 
@@ -43,7 +44,7 @@ def one_line_errors(func: Callable[P, R]) -> Callable[P, R]:
         except HTTPException as exc:  # a rule of the domain services, e.g. a taken email
             raise CommandFailed(exc.detail) from None
         except (SQLAlchemyError, OSError) as exc:
-            raise CommandFailed(f"database error: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+            raise CommandFailed(f"database error: {describe_cause(exc)}") from None
 
     return wrapper
 
@@ -121,7 +122,7 @@ def upgrade(revision: str) -> None:
 @one_line_errors
 def downgrade(revision: str) -> None:
     """Revert migrations down to REVISION (default: one step)."""
-    command.downgrade(alembic_config(load_settings(for_serving=False).database_url), revision)
+    downgrade_database(load_settings(for_serving=False).database_url, revision)
 
 
 @db.command()

@@ -29,13 +29,17 @@ logger = logging.getLogger(__name__)
 # above DEBUG whatever LOG_LEVEL says.
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+# In a checkout (or an editable install) the migrations are the top-level folder; a built wheel
+# carries a copy inside the package (see pyproject.toml).
+_PACKAGED_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS_DIR = (
+    _PACKAGED_MIGRATIONS if _PACKAGED_MIGRATIONS.is_dir() else Path(__file__).resolve().parents[2] / "migrations"
+)
 DB_CONFIG_STATE_KEY = "db_config"
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
-    """The one place an engine is built, for the app, the CLI, migrations and tests alike."""
+    """The one place an engine is built: for the app, the CLI and the tests alike."""
     if settings.is_sqlite:
         ensure_sqlite_directory(settings.database_url)
         # aiosqlite runs each connection on its own thread; `timeout` lets a writer wait for

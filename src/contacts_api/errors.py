@@ -9,10 +9,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from advanced_alchemy.exceptions import IntegrityError as RepositoryIntegrityError
 from advanced_alchemy.exceptions import NotFoundError, RepositoryError
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.exceptions import HTTPException, NotAuthorizedException, TooManyRequestsException, ValidationException
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
@@ -22,13 +21,14 @@ from litestar.status_codes import (
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 from litestar.types import ExceptionHandlersMap
+from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import IntegrityError as SQLIntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 logger = logging.getLogger(__name__)
 
-DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly"
+SERVICE_UNAVAILABLE = "The database is unavailable; try again shortly"
 
 
 class ConflictError(HTTPException):
@@ -66,15 +66,24 @@ def error_response(status_code: int, detail: str, headers: dict[str, str] | None
 _TIMED_OUT_SQLSTATES = {"57014", "55P03"}
 
 
+def is_unique_violation(exc: BaseException) -> bool:
+    """True when a write failed on a unique index (a duplicate), and not for any other reason.
+
+    advanced-alchemy wraps every failed statement of `add`/`update` in its own IntegrityError,
+    timeouts included; only the driver's integrity error underneath means a real conflict.
+    """
+    cause = exc if isinstance(exc, SQLIntegrityError) else exc.__cause__
+    return isinstance(cause, SQLIntegrityError)
+
+
 def is_connection_failure(exc: BaseException) -> bool:
-    """True when the database could not be reached or answer in time, as opposed to a bad statement."""
-    if isinstance(exc, PoolTimeoutError | OperationalError | ConnectionError | TimeoutError):
+    """True when the database (or Redis) could not be reached or answer in time, as opposed to a
+    bad statement."""
+    if isinstance(exc, PoolTimeoutError | OperationalError | RedisError | OSError | TimeoutError):
         return True
     if isinstance(exc, DBAPIError) and (
         exc.connection_invalidated or getattr(exc.orig, "sqlstate", None) in _TIMED_OUT_SQLSTATES
     ):
-        return True
-    if isinstance(exc, OSError):
         return True
     cause = exc.__cause__ or exc.__context__
     return cause is not None and cause is not exc and is_connection_failure(cause)
@@ -83,29 +92,54 @@ def is_connection_failure(exc: BaseException) -> bool:
 def _repository_error(request: Request[Any, Any, Any], exc: RepositoryError) -> Response[Any]:
     if isinstance(exc, NotFoundError):
         return error_response(HTTP_404_NOT_FOUND, "Not found")
-    if isinstance(exc, RepositoryIntegrityError):
+    if is_unique_violation(exc):
         return error_response(HTTP_409_CONFLICT, "The request conflicts with existing data")
-    return _database_error(request, exc)
+    return _backend_error(request, exc)
 
 
-def _integrity_error(_: Request[Any, Any, Any], __: SQLIntegrityError) -> Response[Any]:
-    return error_response(HTTP_409_CONFLICT, "The request conflicts with existing data")
-
-
-def _database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def _backend_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A database or Redis failure: 409 for a conflict, 503 while unreachable, 500 otherwise."""
+    if is_unique_violation(exc):
+        return error_response(HTTP_409_CONFLICT, "The request conflicts with existing data")
     if is_connection_failure(exc):
-        logger.warning(
-            "database unavailable during %s %s: %s",
-            request.method,
-            request.url.path,
-            type(exc).__name__,
-        )
-        return error_response(
-            HTTP_503_SERVICE_UNAVAILABLE,
-            DATABASE_UNAVAILABLE,
-            headers={"Retry-After": "5"},
-        )
+        logger.warning("backend unavailable during %s %s: %s", request.method, request.url.path, describe_cause(exc))
+        return error_response(HTTP_503_SERVICE_UNAVAILABLE, SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
     return _unexpected_error(request, exc)
+
+
+def describe_cause(exc: BaseException) -> str:
+    """The innermost cause's first line (bound parameters are hidden by the engine)."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    try:
+        text = str(exc)
+    except Exception:
+        text = ""
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
+def _too_many_requests(_: Request[Any, Any, Any], exc: TooManyRequestsException) -> Response[Any]:
+    """Litestar's limiter sends RateLimit-* headers; RFC 6585 §4 asks for Retry-After as well."""
+    headers = dict(exc.headers or {})
+    if "Retry-After" not in headers and "RateLimit-Reset" in headers:
+        headers["Retry-After"] = str(max(1, int(headers["RateLimit-Reset"])))
+    return error_response(exc.status_code, exc.detail, headers=headers)
+
+
+def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    """Litestar's 400, with its one cryptic message made plain: a missing body reads "'data'"."""
+    extra = exc.extra if isinstance(exc.extra, list) else None
+    if extra:
+        extra = [
+            {**item, "message": "A request body is required"}
+            if isinstance(item, dict) and item.get("message") == "'data'"
+            else item
+            for item in extra
+        ]
+    content: dict[str, Any] = {"status_code": exc.status_code, "detail": exc.detail}
+    if extra or exc.extra:
+        content["extra"] = extra or exc.extra
+    return Response(content=content, status_code=exc.status_code, media_type=MediaType.JSON, headers=exc.headers)
 
 
 def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -115,24 +149,28 @@ def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Respon
     return error_response(HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error")
 
 
-def _nested_too_deeply(request: Request[Any, Any, Any], _: RecursionError) -> Response[Any]:
-    # msgspec gives up on absurdly nested JSON with a RecursionError while decoding the body:
-    # bad input, not a server fault.
-    logger.info("refused a too deeply nested body on %s %s", request.method, request.url.path)
-    return error_response(HTTP_400_BAD_REQUEST, "The request body is nested too deeply")
+def _undecodable_body(request: Request[Any, Any, Any], exc: RecursionError | UnicodeDecodeError) -> Response[Any]:
+    # msgspec gives up on absurdly nested JSON with a RecursionError, and on bytes that are not
+    # UTF-8 with a UnicodeDecodeError, while decoding the body: bad input, not a server fault.
+    logger.info("refused an undecodable body on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    problem = "is nested too deeply" if isinstance(exc, RecursionError) else "is not valid UTF-8"
+    return error_response(HTTP_400_BAD_REQUEST, f"The request body {problem}")
 
 
 def _server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    if isinstance(exc, SQLAlchemyError | OSError):
-        return _database_error(request, exc)
+    if isinstance(exc, SQLAlchemyError | RedisError | OSError):
+        return _backend_error(request, exc)
     return _unexpected_error(request, exc)
 
 
 exception_handlers: ExceptionHandlersMap = {
     RepositoryError: _repository_error,
-    SQLIntegrityError: _integrity_error,
-    SQLAlchemyError: _database_error,
-    OSError: _database_error,
-    RecursionError: _nested_too_deeply,
+    SQLAlchemyError: _backend_error,
+    RedisError: _backend_error,
+    OSError: _backend_error,
+    RecursionError: _undecodable_body,
+    UnicodeDecodeError: _undecodable_body,
+    TooManyRequestsException: _too_many_requests,
+    ValidationException: _validation_error,
     HTTP_500_INTERNAL_SERVER_ERROR: _server_error,
 }

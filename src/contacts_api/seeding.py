@@ -54,7 +54,7 @@ async def seed(
     """Create `users` accounts, each with `contacts` contacts; returns the new emails."""
     passwords = accounts_config(settings).passwords
     password_hash = await passwords.hash(password)  # one hash for all: seeding is for demos
-    rng = random.Random(20261126)  # noqa: S311 (demo data, reproducible on purpose)
+    rng = random.Random()  # noqa: S311 (demo names and dates, nothing secret)
     today = utc_now().date()
     emails: list[str] = []
     engine = create_engine(settings)

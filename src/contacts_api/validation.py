@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
-import datetime
 import re
 from typing import Annotated, Any, TypeVar
 
@@ -17,7 +15,7 @@ _ERROR_LOCATION = re.compile(r"^(?P<message>.*?)(?: - at `\$\.?(?P<key>[^`]*)`)?
 
 # A NUL cannot be stored in PostgreSQL text: refusing it in every string keeps it from turning
 # into a 500 further down. (A lone surrogate never gets this far: the JSON decoder refuses it.)
-_STORABLE_TEXT = r"^[^\x00]*$"
+STORABLE_TEXT = r"^[^\x00]*$"
 # The same, with at least one character that is not white space.
 _STORABLE_NONBLANK_TEXT = r"^[^\x00]*[^\s\x00][^\x00]*$"
 MAX_EMAIL_LENGTH = 254  # RFC 5321's path limit, less the angle brackets
@@ -47,7 +45,7 @@ def text(
     return msgspec.Meta(
         min_length=min_length,
         max_length=max_length,
-        pattern=_STORABLE_NONBLANK_TEXT if nonblank else _STORABLE_TEXT,
+        pattern=_STORABLE_NONBLANK_TEXT if nonblank else STORABLE_TEXT,
         description=description or None,
         examples=examples,
     )
@@ -106,59 +104,3 @@ def decode_body(raw: bytes | dict[str, Any], schema: type[T]) -> T:
 def invalid_field(field: str, message: str, source: str = "body") -> ValidationException:
     """A 400 for a rule only a service can check, in the same shape as a schema failure."""
     return ValidationException(detail="Validation failed", extra=[{"message": message, "key": field, "source": source}])
-
-
-# --- "a date no later than today", as a regular expression -----------------------------------
-# JSON Schema cannot compare dates, but a pattern can list them: this one matches exactly the
-# valid ISO dates from 0001-01-01 to `today`, so the OpenAPI document can state a rule such as
-# "a birthday is not in the future" and clients and fuzzers can tell valid dates before sending.
-
-_LONG_MONTHS, _SHORT_MONTHS = (1, 3, 5, 7, 8, 10, 12), (4, 6, 9, 11)
-
-
-def _alternatives(values: list[str]) -> str:
-    return "(?:" + "|".join(values) + ")" if values else "(?!)"
-
-
-def _two_digits(values: range | tuple[int, ...]) -> list[str]:
-    return [f"{value:02d}" for value in values]
-
-
-def _month_days(month: int, *, leap: bool, up_to: int = 31) -> str:
-    length = 31 if month in _LONG_MONTHS else 30 if month in _SHORT_MONTHS else 29 if leap else 28
-    return f"{month:02d}-" + _alternatives(_two_digits(range(1, min(length, up_to) + 1)))
-
-
-def _years_below(year: int) -> str:
-    """Four-digit years from 0001 to `year` - 1."""
-    digits, branches = f"{year:04d}", []
-    for index, digit in enumerate(digits):
-        low = 1 if index == 0 and digits[0] != "0" else 0
-        if int(digit) > low:
-            branches.append(f"{digits[:index]}[{low}-{int(digit) - 1}][0-9]{{{3 - index}}}")
-    if digits[0] != "0":  # 0001 to 0999
-        branches.append("0(?:[1-9][0-9]{2}|0[1-9][0-9]|00[1-9])")
-    return _alternatives(branches)
-
-
-def _leap_years_below(year: int) -> list[str]:
-    """Four-digit leap years from 0001 to `year` - 1 (Gregorian, proleptic)."""
-    century, rest = divmod(year, 100)
-    suffixes = _two_digits(range(4, 100, 4))
-    leap = [f"{_alternatives(_two_digits(range(century)))}{_alternatives(suffixes)}"] if century else []
-    leap += [f"{century:02d}{suffix}" for suffix in suffixes if int(suffix) < rest]
-    leap += [f"{c:02d}00" for c in range(4, century + (1 if rest else 0), 4)]
-    return leap
-
-
-def iso_dates_until_pattern(today: datetime.date) -> str:
-    year = f"{today.year:04d}"
-    common_dates = _alternatives([_month_days(month, leap=False) for month in range(1, 13)])
-    this_year_leap = calendar.isleap(today.year)
-    branches = [
-        f"{_years_below(today.year)}-{common_dates}",
-        f"{_alternatives(_leap_years_below(today.year))}-02-29",
-        *(f"{year}-{_month_days(month, leap=this_year_leap)}" for month in range(1, today.month)),
-        f"{year}-{_month_days(today.month, leap=this_year_leap, up_to=today.day)}",
-    ]
-    return "^" + _alternatives(branches) + "$"

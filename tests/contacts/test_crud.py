@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from contacts_api.config import Settings
 from tests.conftest import ApiUser, query_scalar
 from tests.contacts.conftest import Client, contact_body, create_contact
@@ -60,7 +62,7 @@ async def test_put_replaces_every_field(client: Client, user: ApiUser) -> None:
     assert {key: body[key] for key in replacement} == replacement
     assert body["id"] == created["id"]
     assert body["created_at"] == created["created_at"]
-    assert body["updated_at"] >= created["updated_at"]
+    assert datetime.datetime.fromisoformat(body["updated_at"]) > datetime.datetime.fromisoformat(created["updated_at"])
 
 
 async def test_put_without_notes_clears_them(client: Client, user: ApiUser) -> None:

@@ -11,7 +11,7 @@ from contacts_api.config import Settings
 from tests.conftest import ApiUser, query_scalar, run_concurrently
 from tests.contacts.conftest import Client, contact_body, create_contact
 
-TOMORROW = (datetime.datetime.now(datetime.UTC).date() + datetime.timedelta(days=2)).isoformat()
+TOMORROW = (datetime.datetime.now(datetime.UTC).date() + datetime.timedelta(days=1)).isoformat()
 
 INVALID_VALUES: list[tuple[str, Any]] = [
     ("first_name", ""),
@@ -31,6 +31,7 @@ INVALID_VALUES: list[tuple[str, Any]] = [
     ("phone", "555-CALL-NOW"),  # letters
     ("phone", "+1 (--) --- 12"),  # 7+ characters but only 3 digits
     ("birthday", TOMORROW),
+    ("birthday", "0999-12-31"),  # before the earliest birthday, 1000-01-01
     ("birthday", "1990-02-30"),
     ("birthday", "yesterday"),
     ("notes", "n" * 2001),

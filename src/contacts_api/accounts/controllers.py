@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import (
-    ClientException,
     NotAuthorizedException,
     ValidationException,
 )
@@ -26,7 +25,6 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contacts_api.accounts.guards import BEARER_SECURITY, requires_user
-from contacts_api.accounts.middleware import ACCOUNTS_STATE_KEY
 from contacts_api.accounts.models import User
 from contacts_api.accounts.schemas import (
     AccountDeletionBody,
@@ -40,14 +38,11 @@ from contacts_api.accounts.schemas import (
     TokenPair,
     UserRead,
 )
-from contacts_api.accounts.services import AccountService
+from contacts_api.accounts.services import ACCOUNTS_STATE_KEY, AccountService
 from contacts_api.accounts.throttling import AUTH_RATE_LIMITED
 from contacts_api.accounts.tokens import InvalidTokenError, TokenClaims, TokenUse
 from contacts_api.errors import ConflictError, UnsupportedMediaType
 from contacts_api.validation import decode_body
-
-# RFC 6749 §5.1: token responses must not be cached.
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def provide_account_service(db_session: AsyncSession, state: State) -> AccountService:
@@ -61,10 +56,6 @@ def to_user_read(user: User) -> UserRead:
         full_name=user.full_name,
         created_at=user.created_at,
     )
-
-
-def _token_response(pair: TokenPair) -> Response[TokenPair]:
-    return Response(pair, status_code=HTTP_200_OK, headers=NO_STORE)
 
 
 _EMAIL = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.EMAIL, max_length=320)
@@ -128,10 +119,7 @@ async def read_credentials(request: Request[Any, Any, Any]) -> Credentials:
         return Credentials(email=grant.username, password=grant.password)
     if media_type in ("application/json", ""):
         return decode_body(await request.body(), Credentials)
-    raise ClientException(
-        detail="Send the credentials as application/json or application/x-www-form-urlencoded",
-        status_code=415,
-    )
+    raise UnsupportedMediaType(detail="Send the credentials as application/json or application/x-www-form-urlencoded")
 
 
 class AuthController(Controller):
@@ -162,10 +150,11 @@ class AuthController(Controller):
         operation_class=LoginOperation,
         raises=[ValidationException, NotAuthorizedException, UnsupportedMediaType],
     )
-    async def log_in(self, request: Request[Any, Any, Any], accounts: AccountService) -> Response[TokenPair]:
+    async def log_in(self, request: Request[Any, Any, Any], accounts: AccountService) -> TokenPair:
         """Exchange email and password for an access token and a refresh token."""
         credentials = await read_credentials(request)
-        return _token_response(await accounts.log_in(credentials.email, credentials.password))
+        # Not cacheable (RFC 6749 §5.1): middleware.py sends no-store on every API answer.
+        return await accounts.log_in(credentials.email, credentials.password)
 
     @post(
         "/refresh",
@@ -176,9 +165,9 @@ class AuthController(Controller):
         summary="Rotate the refresh token",
         raises=[ValidationException, NotAuthorizedException],
     )
-    async def refresh(self, data: RefreshBody, accounts: AccountService) -> Response[TokenPair]:
+    async def refresh(self, data: RefreshBody, accounts: AccountService) -> TokenPair:
         """Exchange a refresh token for a new pair; the presented one stops working."""
-        return _token_response(await accounts.refresh(data.refresh_token))
+        return await accounts.refresh(data.refresh_token)
 
     @post(
         "/logout",

@@ -13,12 +13,10 @@ from litestar.middleware import (
 )
 
 from contacts_api.accounts.repositories import UserRepository
-from contacts_api.accounts.services import AccountsConfig
+from contacts_api.accounts.services import ACCOUNTS_STATE_KEY, AccountsConfig
 from contacts_api.accounts.tokens import InvalidTokenError, TokenUse
 from contacts_api.db import DB_CONFIG_STATE_KEY
 from contacts_api.errors import InvalidCredentials
-
-ACCOUNTS_STATE_KEY = "accounts"
 
 
 class JWTAuthMiddleware(AbstractAuthenticationMiddleware):

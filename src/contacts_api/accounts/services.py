@@ -6,8 +6,7 @@ import datetime
 import uuid
 from dataclasses import dataclass
 
-from advanced_alchemy.exceptions import IntegrityError
-from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from advanced_alchemy.exceptions import RepositoryError
 from litestar.stores.base import Store
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
@@ -20,8 +19,9 @@ from contacts_api.accounts.throttling import LoginFailureThrottle
 from contacts_api.accounts.tokens import InvalidTokenError, TokenCodec, TokenUse
 from contacts_api.clock import Clock
 from contacts_api.config import Settings
-from contacts_api.errors import ConflictError, InvalidCredentials
+from contacts_api.errors import ConflictError, InvalidCredentials, is_unique_violation
 
+ACCOUNTS_STATE_KEY = "accounts"  # where the app keeps its AccountsConfig
 WRONG_CREDENTIALS = "Incorrect email or password"
 INVALID_REFRESH_TOKEN = "The refresh token is invalid, expired or already used"  # noqa: S105
 
@@ -47,12 +47,13 @@ class AccountsConfig:
         )
 
 
-class AccountService(SQLAlchemyAsyncRepositoryService[User, UserRepository]):
-    repository_type = UserRepository
+class AccountService:
+    """One request's view of accounts, over advanced-alchemy repositories of users and sessions."""
 
-    def __init__(self, session: AsyncSession, config: AccountsConfig) -> None:
-        super().__init__(session=session)
-        self.sessions = LoginSessionRepository(session=session)
+    def __init__(self, db_session: AsyncSession, config: AccountsConfig) -> None:
+        self.db_session = db_session
+        self.users = UserRepository(session=db_session)
+        self.sessions = LoginSessionRepository(session=db_session)
         self.passwords = config.passwords
         self.tokens = config.tokens
         self.clock = config.clock
@@ -60,29 +61,24 @@ class AccountService(SQLAlchemyAsyncRepositoryService[User, UserRepository]):
         self.login_throttle = config.login_throttle
 
     async def sign_up(self, data: Signup) -> User:
-        user = User(
-            email=data.email,
-            full_name=data.full_name,
-            password_hash=await self.passwords.hash(data.password),
-        )
+        user = User(email=data.email, full_name=data.full_name, password_hash=await self.passwords.hash(data.password))
         try:
-            # The unique index on email decides races: of concurrent signups one insert wins;
-            # advanced-alchemy reports it as IntegrityError (DuplicateKeyError on some dialects).
-            return await self.repository.add(user)
-        except IntegrityError:  # only the unique email index can fail here
-            raise ConflictError(detail="An account with this email already exists") from None
+            # The unique index on email decides races: of concurrent signups one insert wins.
+            return await self.users.add(user)
+        except RepositoryError as exc:
+            if is_unique_violation(exc):
+                raise ConflictError(detail="An account with this email already exists") from None
+            raise
 
     async def log_in(self, email: str, password: str) -> TokenPair:
-        await self.login_throttle.check(email)
-        user = await self.repository.get_with_password_hash(email=email)
-        if user is None:
-            await self.passwords.verify_against_nothing(password)
-            await self.login_throttle.record_failure(email)
-            raise InvalidCredentials(WRONG_CREDENTIALS)
-        if not await self.passwords.verify(user.password_hash, password):
-            await self.login_throttle.record_failure(email)
-            raise InvalidCredentials(WRONG_CREDENTIALS)
-        await self.login_throttle.reset(email)
+        async with self.login_throttle.attempt(email) as attempt:
+            user = await self.users.get_with_password_hash(email=email)
+            if user is None:
+                await self.passwords.verify_against_nothing(password)
+                raise InvalidCredentials(WRONG_CREDENTIALS)
+            if not await self.passwords.verify(user.password_hash, password):
+                raise InvalidCredentials(WRONG_CREDENTIALS)
+            attempt.succeeded()
         if self.passwords.needs_rehash(user.password_hash):
             user.password_hash = await self.passwords.hash(password)
         return await self._start_session(user.id)
@@ -93,12 +89,7 @@ class AccountService(SQLAlchemyAsyncRepositoryService[User, UserRepository]):
         except InvalidTokenError:
             raise InvalidCredentials(INVALID_REFRESH_TOKEN, token_given=True) from None
         now = self.clock()
-        new_refresh = self.tokens.issue(
-            TokenUse.REFRESH,
-            user_id=claims.user_id,
-            session_id=claims.session_id,
-            now=now,
-        )
+        new_refresh = self.tokens.issue(TokenUse.REFRESH, user_id=claims.user_id, session_id=claims.session_id, now=now)
         rotated = await self.sessions.rotate(
             session_id=claims.session_id,
             presented_jti=claims.token_id,
@@ -108,30 +99,22 @@ class AccountService(SQLAlchemyAsyncRepositoryService[User, UserRepository]):
         )
         if not rotated:
             # Either the session ended, or this token was already exchanged: a second use of a
-            # refresh token means it leaked, so the whole session goes (RFC 9700 §4.14).
+            # refresh token means it leaked, so the whole session goes (RFC 9700 §4.14). The
+            # revocation is committed here, on its own: the 401 below rolls back the request.
             await self.sessions.revoke(claims.session_id, now=now)
-            # Committed now: the 401 below would otherwise roll the revocation back.
-            await self.sessions.session.commit()
+            await self.db_session.commit()
             raise InvalidCredentials(INVALID_REFRESH_TOKEN, token_given=True)
-        access = self.tokens.issue(
-            TokenUse.ACCESS,
-            user_id=claims.user_id,
-            session_id=claims.session_id,
-            now=now,
-        )
+        access = self.tokens.issue(TokenUse.ACCESS, user_id=claims.user_id, session_id=claims.session_id, now=now)
         return self._token_pair(access.token, new_refresh.token)
 
     async def log_out(self, *, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
         await self.sessions.revoke(session_id, now=self.clock(), user_id=user_id)
 
-    async def get_by_active_session(self, *, user_id: uuid.UUID, session_id: uuid.UUID) -> User | None:
-        return await self.repository.get_by_active_session(user_id=user_id, session_id=session_id, now=self.clock())
-
     async def rename(self, user: User, full_name: str | None) -> User:
         user.full_name = full_name
-        # Not `repository.update(user)`: it copies every column, and the deferred (unloaded)
-        # password hash would be copied as NULL.
-        await self.repository.session.flush()
+        # Not `users.update(user)`: it copies every column, and the deferred (unloaded) password
+        # hash would be copied as NULL.
+        await self.db_session.flush()
         return user
 
     async def change_password(self, user: User, *, current_session_id: uuid.UUID, current: str, new: str) -> None:
@@ -143,13 +126,10 @@ class AccountService(SQLAlchemyAsyncRepositoryService[User, UserRepository]):
     async def delete_account(self, user: User, password: str) -> None:
         await self._check_password(user.id, password)
         # Sessions and contacts go with the user through ON DELETE CASCADE, in this transaction.
-        await self.repository.delete(user.id)
-
-    async def purge_sessions(self, *, retention: datetime.timedelta) -> int:
-        return await self.sessions.purge(ended_before=self.clock() - retention)
+        await self.users.delete(user.id)
 
     async def _check_password(self, user_id: uuid.UUID, password: str) -> User:
-        stored = await self.repository.get_with_password_hash(user_id=user_id)
+        stored = await self.users.get_with_password_hash(user_id=user_id)
         if stored is None or not await self.passwords.verify(stored.password_hash, password):
             raise InvalidCredentials("The password is incorrect")
         return stored

@@ -38,7 +38,6 @@ class TokenClaims(msgspec.Struct, frozen=True):
     user_id: uuid.UUID
     session_id: uuid.UUID
     token_id: uuid.UUID
-    expires_at: datetime.datetime
 
 
 class IssuedToken(msgspec.Struct, frozen=True):
@@ -113,7 +112,6 @@ class TokenCodec:
                 user_id=uuid.UUID(payload["sub"]),
                 session_id=uuid.UUID(payload["sid"]),
                 token_id=uuid.UUID(payload["jti"]),
-                expires_at=datetime.datetime.fromtimestamp(payload["exp"], tz=datetime.UTC),
             )
         except (TypeError, ValueError, AttributeError):
             raise InvalidTokenError("The token is invalid") from None

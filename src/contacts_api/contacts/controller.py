@@ -33,13 +33,13 @@ from contacts_api.contacts.schemas import (
     ContactWriteBody,
     UpcomingBirthday,
 )
-from contacts_api.contacts.service import ContactService
+from contacts_api.contacts.service import EARLIEST_BIRTHDAY, ContactService
+from contacts_api.docs import iso_dates_between_pattern
 from contacts_api.errors import ConflictError
-from contacts_api.validation import iso_dates_until_pattern
+from contacts_api.validation import STORABLE_TEXT
 
-SEARCH_PATTERN = r"^[^\x00]*$"  # a NUL cannot reach PostgreSQL
 SearchText = Annotated[
-    str | None, Parameter(max_length=320, pattern=SEARCH_PATTERN, description="Case-insensitive substring")
+    str | None, Parameter(max_length=320, pattern=STORABLE_TEXT, description="Case-insensitive substring")
 ]
 ContactId = Annotated[uuid.UUID, Parameter(description="The contact's id")]
 
@@ -64,9 +64,10 @@ class CreateContactOperation(Operation):
 
 
 def document_birthday_rule(openapi: OpenAPI, today: datetime.date) -> None:
-    """State "not in the future" in the schema of every birthday a client sends, as a pattern of
-    the dates up to `today` (when the document is built; it is rebuilt at each start)."""
-    pattern = iso_dates_until_pattern(today)
+    """State the birthday range (from EARLIEST_BIRTHDAY, not in the future) in the schema of every
+    birthday a client sends, as a pattern of the dates up to `today`. The document is built at
+    start-up: a server running past midnight (UTC) keeps yesterday's bound until restarted."""
+    pattern = iso_dates_between_pattern(EARLIEST_BIRTHDAY.year, today)
     for name in ("ContactWrite", "ContactPatch"):
         schema = (openapi.components.schemas or {}).get(name)
         birthday = schema.properties.get("birthday") if isinstance(schema, Schema) and schema.properties else None

@@ -1,5 +1,8 @@
-"""The rules of one user's address book. A service is built for one owner and never sees
-another's rows: every repository call passes `self.owner_id`."""
+"""The rules of one user's address book.
+
+A service is built for one owner and never sees another's rows: it has no method that takes an
+owner, and every repository call passes `self.owner_id`.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +10,27 @@ import datetime
 import uuid
 from collections.abc import Sequence
 
-from advanced_alchemy.exceptions import IntegrityError
-from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from advanced_alchemy.exceptions import RepositoryError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contacts_api.clock import Clock
 from contacts_api.contacts.models import Contact
 from contacts_api.contacts.repository import ContactRepository
 from contacts_api.contacts.schemas import ContactFilters, ContactPatch, ContactWrite
-from contacts_api.errors import ConflictError, ResourceNotFound
+from contacts_api.errors import ConflictError, ResourceNotFound, is_unique_violation
 from contacts_api.validation import invalid_field
 
 DUPLICATE_EMAIL = "You already have a contact with this email"
+# PostgreSQL (through asyncpg) would store 0001-01-01 as -infinity; no birthday in an address book
+# is that old, so the range starts at the year 1000.
+EARLIEST_BIRTHDAY = datetime.date(1000, 1, 1)
 
 
-class ContactService(SQLAlchemyAsyncRepositoryService[Contact, ContactRepository]):
-    repository_type = ContactRepository
-
-    def __init__(self, session: AsyncSession, *, owner_id: uuid.UUID, clock: Clock) -> None:
-        super().__init__(session=session)
+class ContactService:
+    def __init__(self, db_session: AsyncSession, *, owner_id: uuid.UUID, clock: Clock) -> None:
+        self.db_session = db_session
+        self.contacts = ContactRepository(session=db_session)
         self.owner_id = owner_id
         self.clock = clock
 
@@ -34,14 +39,14 @@ class ContactService(SQLAlchemyAsyncRepositoryService[Contact, ContactRepository
 
     async def create_contact(self, data: ContactWrite) -> Contact:
         self._check_birthday(data.birthday)
-        contact = Contact(owner_id=self.owner_id, **data.fields())
         try:
-            return await self.repository.add(contact)
-        except IntegrityError:  # only the unique email index can fail here
-            raise ConflictError(detail=DUPLICATE_EMAIL) from None
+            return await self.contacts.add(Contact(owner_id=self.owner_id, **data.fields()))
+        except RepositoryError as exc:
+            raise_if_duplicate(exc)
+            raise
 
     async def get_contact(self, contact_id: uuid.UUID) -> Contact:
-        contact = await self.repository.get_owned(self.owner_id, contact_id)
+        contact = await self.contacts.get_owned(self.owner_id, contact_id)
         if contact is None:
             # The same answer whether the id does not exist or belongs to someone else.
             raise ResourceNotFound(detail="Contact not found")
@@ -54,14 +59,14 @@ class ContactService(SQLAlchemyAsyncRepositoryService[Contact, ContactRepository
         return await self._change(contact_id, data.fields())
 
     async def delete_contact(self, contact_id: uuid.UUID) -> None:
-        if not await self.repository.delete_owned(self.owner_id, contact_id):
+        if not await self.contacts.delete_owned(self.owner_id, contact_id):
             raise ResourceNotFound(detail="Contact not found")
 
     async def list_contacts(self, filters: ContactFilters, *, limit: int, offset: int) -> tuple[Sequence[Contact], int]:
-        return await self.repository.search(self.owner_id, filters, limit=limit, offset=offset)
+        return await self.contacts.search(self.owner_id, filters, limit=limit, offset=offset)
 
     async def upcoming_birthdays(self, days: int) -> list[tuple[Contact, datetime.date]]:
-        return await self.repository.upcoming_birthdays(self.owner_id, today=self.today(), days=days)
+        return await self.contacts.upcoming_birthdays(self.owner_id, today=self.today(), days=days)
 
     async def _change(self, contact_id: uuid.UUID, fields: dict[str, object]) -> Contact:
         birthday = fields.get("birthday")
@@ -71,10 +76,21 @@ class ContactService(SQLAlchemyAsyncRepositoryService[Contact, ContactRepository
         for name, value in fields.items():
             setattr(contact, name, value)
         try:
-            return await self.repository.update(contact)
-        except IntegrityError:  # only the unique email index can fail here
-            raise ConflictError(detail=DUPLICATE_EMAIL) from None
+            # Flushed now, so that a duplicate email surfaces here as a 409.
+            await self.db_session.flush()
+        except SQLAlchemyError as exc:
+            raise_if_duplicate(exc)
+            raise
+        return contact
 
     def _check_birthday(self, birthday: datetime.date) -> None:
         if birthday > self.today():
             raise invalid_field("birthday", "The birthday cannot be in the future")
+        if birthday < EARLIEST_BIRTHDAY:
+            raise invalid_field("birthday", f"The birthday cannot be before {EARLIEST_BIRTHDAY.isoformat()}")
+
+
+def raise_if_duplicate(exc: Exception) -> None:
+    """The unique (owner, email) index decides duplicates, also between concurrent requests."""
+    if is_unique_violation(exc):
+        raise ConflictError(detail=DUPLICATE_EMAIL) from None
