@@ -16,8 +16,6 @@ _ERROR_LOCATION = re.compile(r"^(?P<message>.*?)(?: - at `\$\.?(?P<key>[^`]*)`)?
 # A NUL cannot be stored in PostgreSQL text: refusing it in every string keeps it from turning
 # into a 500 further down. (A lone surrogate never gets this far: the JSON decoder refuses it.)
 STORABLE_TEXT = r"^[^\x00]*$"
-# The same, with at least one character that is not white space.
-_STORABLE_NONBLANK_TEXT = r"^[^\x00]*[^\s\x00][^\x00]*$"
 MAX_EMAIL_LENGTH = 254  # RFC 5321's path limit, less the angle brackets
 
 # The syntax of the addresses we accept, written out so that the OpenAPI document states it and a
@@ -38,14 +36,13 @@ def text(
     *,
     min_length: int = 0,
     max_length: int,
-    nonblank: bool = False,
     description: str = "",
     examples: list[str] | None = None,
 ) -> msgspec.Meta:
     return msgspec.Meta(
         min_length=min_length,
         max_length=max_length,
-        pattern=_STORABLE_NONBLANK_TEXT if nonblank else STORABLE_TEXT,
+        pattern=STORABLE_TEXT,
         description=description or None,
         examples=examples,
     )
@@ -61,6 +58,21 @@ EmailText = Annotated[
         examples=["ada@example.com"],
     ),
 ]
+
+
+def trimmed_text(*, max_length: int, description: str, examples: list[str]) -> msgspec.Meta:
+    """Text of 1 to `max_length` characters once surrounding white space is trimmed.
+
+    Said as a pattern (first and last non-space character, up to `max_length` in all between
+    them), so the limit counts the trimmed text, as the contract has it, and the document can
+    state it; the raw value may carry up to 100 characters of white space around it.
+    """
+    return msgspec.Meta(
+        max_length=max_length + 100,
+        pattern=rf"^\s*[^\s\x00](?:[^\x00]{{0,{max_length - 2}}}[^\s\x00])?\s*$",
+        description=description,
+        examples=examples,
+    )
 
 
 def field_error(field: str, message: str) -> ValueError:

@@ -68,6 +68,12 @@ async def test_limits_are_inclusive(client: Client, user: ApiUser) -> None:
     assert response.status_code == 201, response.text
 
 
+async def test_name_lengths_count_the_trimmed_text(client: Client, user: ApiUser) -> None:
+    response = await client.post("/api/contacts", headers=user.headers, json=contact_body(last_name=f"  {'z' * 100} "))
+    assert response.status_code == 201, response.text
+    assert response.json()["last_name"] == "z" * 100
+
+
 async def test_an_invalid_patch_changes_nothing(client: Client, user: ApiUser) -> None:
     created = await create_contact(client, user)
     response = await client.patch(

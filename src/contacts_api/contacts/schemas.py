@@ -14,9 +14,9 @@ import msgspec
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
-from contacts_api.validation import EmailText, normalize_email, text
+from contacts_api.validation import EmailText, normalize_email, text, trimmed_text
 
-Name = Annotated[str, text(min_length=1, max_length=100, nonblank=True, examples=["Ada"])]
+Name = Annotated[str, trimmed_text(max_length=100, description="1 to 100 characters, trimmed", examples=["Ada"])]
 Phone = Annotated[
     str,
     msgspec.Meta(
