@@ -89,3 +89,19 @@ async def test_login_documents_both_json_and_the_oauth2_form(schema: dict[str, A
 
 async def test_no_schema_exposes_a_password_hash(schema: dict[str, Any]) -> None:
     assert "password_hash" not in str(schema)
+
+
+async def test_every_operation_documents_the_answers_it_can_give_besides_success(schema: dict[str, Any]) -> None:
+    for method, path, operation in operations(schema):
+        responses = set(operation["responses"])
+        assert "503" in responses, (method, path)  # the database may be down
+        if "requestBody" in operation:
+            assert {"400", "413"} <= responses, (method, path)
+    for path in ("/api/auth/signup", "/api/auth/login", "/api/auth/refresh"):
+        assert "429" in schema["paths"][path]["post"]["responses"], path
+
+
+async def test_request_bodies_forbid_unknown_fields_as_the_server_does(schema: dict[str, Any]) -> None:
+    components = schema["components"]["schemas"]
+    for name in ("Signup", "RefreshRequest", "ContactWrite", "ContactPatch", "PasswordChange", "AccountDeletion"):
+        assert components[name]["additionalProperties"] is False, name

@@ -16,6 +16,7 @@ from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
@@ -41,6 +42,20 @@ class ResourceNotFound(HTTPException):
 
 class UnsupportedMediaType(HTTPException):
     status_code = HTTP_415_UNSUPPORTED_MEDIA_TYPE
+
+
+# Raised by Litestar or by the handlers below rather than by route code; declared in the routes'
+# `raises` so that the OpenAPI document lists every answer a client can get.
+class PayloadTooLarge(HTTPException):
+    status_code = HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
+
+class ServiceUnavailable(HTTPException):
+    status_code = HTTP_503_SERVICE_UNAVAILABLE
+
+
+# What every route with a request body may also answer: bad input, too big, database down.
+BODY_ERRORS: list[type[HTTPException]] = [ValidationException, PayloadTooLarge, ServiceUnavailable]
 
 
 class InvalidCredentials(NotAuthorizedException):

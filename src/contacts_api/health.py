@@ -9,6 +9,7 @@ import msgspec
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar import Response, get
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -27,6 +28,7 @@ class HealthStatus(msgspec.Struct):
     operation_id="health",
     tags=["Operations"],
     summary="Liveness and database reachability",
+    responses={HTTP_503_SERVICE_UNAVAILABLE: ResponseSpec(HealthStatus, description="The database cannot be reached")},
 )
 async def health(state: State) -> Response[HealthStatus]:
     """`200` when a `SELECT 1` through the pool succeeds, `503` otherwise."""

@@ -9,10 +9,7 @@ from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import (
-    NotAuthorizedException,
-    ValidationException,
-)
+from litestar.exceptions import NotAuthorizedException, TooManyRequestsException
 from litestar.openapi.spec import (
     OpenAPIFormat,
     OpenAPIMediaType,
@@ -41,7 +38,7 @@ from contacts_api.accounts.schemas import (
 from contacts_api.accounts.services import ACCOUNTS_STATE_KEY, AccountService
 from contacts_api.accounts.throttling import AUTH_RATE_LIMITED
 from contacts_api.accounts.tokens import InvalidTokenError, TokenClaims, TokenUse
-from contacts_api.errors import ConflictError, UnsupportedMediaType
+from contacts_api.errors import BODY_ERRORS, ConflictError, ServiceUnavailable, UnsupportedMediaType
 from contacts_api.validation import decode_body
 
 
@@ -134,7 +131,7 @@ class AuthController(Controller):
         exclude_from_auth=True,
         status_code=HTTP_201_CREATED,
         summary="Create an account",
-        raises=[ValidationException, ConflictError],
+        raises=[*BODY_ERRORS, ConflictError, TooManyRequestsException],
     )
     async def sign_up(self, data: SignupBody, accounts: AccountService) -> UserRead:
         """Register a new user. 409 when the email (case-insensitively) is already registered."""
@@ -148,7 +145,7 @@ class AuthController(Controller):
         status_code=HTTP_200_OK,
         summary="Log in and receive a token pair",
         operation_class=LoginOperation,
-        raises=[ValidationException, NotAuthorizedException, UnsupportedMediaType],
+        raises=[*BODY_ERRORS, NotAuthorizedException, UnsupportedMediaType, TooManyRequestsException],
     )
     async def log_in(self, request: Request[Any, Any, Any], accounts: AccountService) -> TokenPair:
         """Exchange email and password for an access token and a refresh token."""
@@ -163,7 +160,7 @@ class AuthController(Controller):
         exclude_from_auth=True,
         status_code=HTTP_200_OK,
         summary="Rotate the refresh token",
-        raises=[ValidationException, NotAuthorizedException],
+        raises=[*BODY_ERRORS, NotAuthorizedException, TooManyRequestsException],
     )
     async def refresh(self, data: RefreshBody, accounts: AccountService) -> TokenPair:
         """Exchange a refresh token for a new pair; the presented one stops working."""
@@ -177,7 +174,7 @@ class AuthController(Controller):
         security=BEARER_SECURITY,
         status_code=HTTP_204_NO_CONTENT,
         summary="End the current session",
-        raises=[ValidationException, NotAuthorizedException],
+        raises=[*BODY_ERRORS, NotAuthorizedException],
     )
     async def log_out(
         self,
@@ -206,7 +203,7 @@ class UserController(Controller):
         "/",
         operation_id="getCurrentUser",
         summary="The signed-in user",
-        raises=[NotAuthorizedException],
+        raises=[NotAuthorizedException, ServiceUnavailable],
     )
     async def me(self, request: Request[User, TokenClaims, Any]) -> UserRead:
         return to_user_read(request.user)
@@ -215,7 +212,7 @@ class UserController(Controller):
         "/",
         operation_id="updateCurrentUser",
         summary="Change the display name",
-        raises=[ValidationException, NotAuthorizedException],
+        raises=[*BODY_ERRORS, NotAuthorizedException],
     )
     async def update_me(
         self,
@@ -230,7 +227,7 @@ class UserController(Controller):
         operation_id="changePassword",
         status_code=HTTP_204_NO_CONTENT,
         summary="Change the password and end every other session",
-        raises=[ValidationException, NotAuthorizedException],
+        raises=[*BODY_ERRORS, NotAuthorizedException],
     )
     async def change_password(
         self,
@@ -250,7 +247,7 @@ class UserController(Controller):
         operation_id="deleteCurrentUser",
         status_code=HTTP_204_NO_CONTENT,
         summary="Delete the account with its sessions and contacts",
-        raises=[ValidationException, NotAuthorizedException],
+        raises=[*BODY_ERRORS, NotAuthorizedException],
     )
     async def delete_me(
         self,

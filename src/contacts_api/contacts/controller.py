@@ -35,7 +35,7 @@ from contacts_api.contacts.schemas import (
 )
 from contacts_api.contacts.service import EARLIEST_BIRTHDAY, ContactService
 from contacts_api.docs import iso_dates_between_pattern
-from contacts_api.errors import ConflictError
+from contacts_api.errors import BODY_ERRORS, ConflictError, ServiceUnavailable
 from contacts_api.validation import STORABLE_TEXT
 
 SearchText = Annotated[
@@ -97,7 +97,7 @@ class ContactController(Controller):
         operation_class=CreateContactOperation,
         status_code=HTTP_201_CREATED,
         summary="Add a contact",
-        raises=[ValidationException, NotAuthorizedException, ConflictError],
+        raises=[*BODY_ERRORS, NotAuthorizedException, ConflictError],
     )
     async def create_contact(self, data: ContactWriteBody, contacts: ContactService) -> ContactRead:
         return to_contact_read(await contacts.create_contact(data))
@@ -106,7 +106,7 @@ class ContactController(Controller):
         "/",
         operation_id="listContacts",
         summary="List and search contacts",
-        raises=[ValidationException, NotAuthorizedException],
+        raises=[ValidationException, NotAuthorizedException, ServiceUnavailable],
     )
     async def list_contacts(
         self,
@@ -127,7 +127,7 @@ class ContactController(Controller):
         "/birthdays",
         operation_id="listUpcomingBirthdays",
         summary="Contacts with a birthday soon",
-        raises=[ValidationException, NotAuthorizedException],
+        raises=[ValidationException, NotAuthorizedException, ServiceUnavailable],
     )
     async def upcoming_birthdays(
         self,
@@ -144,7 +144,7 @@ class ContactController(Controller):
         "/{contact_id:uuid}",
         operation_id="getContact",
         summary="Read a contact",
-        raises=[NotAuthorizedException, NotFoundException],
+        raises=[NotAuthorizedException, NotFoundException, ServiceUnavailable],
     )
     async def get_contact(self, contact_id: ContactId, contacts: ContactService) -> ContactRead:
         return to_contact_read(await contacts.get_contact(contact_id))
@@ -153,7 +153,7 @@ class ContactController(Controller):
         "/{contact_id:uuid}",
         operation_id="replaceContact",
         summary="Replace a contact",
-        raises=[ValidationException, NotAuthorizedException, NotFoundException, ConflictError],
+        raises=[*BODY_ERRORS, NotAuthorizedException, NotFoundException, ConflictError],
     )
     async def replace_contact(
         self, contact_id: ContactId, data: ContactWriteBody, contacts: ContactService
@@ -164,7 +164,7 @@ class ContactController(Controller):
         "/{contact_id:uuid}",
         operation_id="updateContact",
         summary="Change some fields of a contact",
-        raises=[ValidationException, NotAuthorizedException, NotFoundException, ConflictError],
+        raises=[*BODY_ERRORS, NotAuthorizedException, NotFoundException, ConflictError],
     )
     async def update_contact(
         self, contact_id: ContactId, data: ContactPatchBody, contacts: ContactService
@@ -176,7 +176,7 @@ class ContactController(Controller):
         operation_id="deleteContact",
         status_code=HTTP_204_NO_CONTENT,
         summary="Delete a contact",
-        raises=[NotAuthorizedException, NotFoundException],
+        raises=[NotAuthorizedException, NotFoundException, ServiceUnavailable],
     )
     async def delete_contact(self, contact_id: ContactId, contacts: ContactService) -> None:
         await contacts.delete_contact(contact_id)
