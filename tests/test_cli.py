@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -219,3 +220,31 @@ def test_seed_can_run_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     for _ in range(2):
         assert CliRunner().invoke(main, ["seed", "--users", "2", "--contacts", "1"]).exit_code == 0
     assert asyncio.run(query_scalar(url, "SELECT count(*) FROM users")) == 4
+
+
+def test_serve_logs_json_lines_in_production_format(tmp_path: Path) -> None:
+    import json
+    import subprocess
+
+    from tests.live_server import free_port
+
+    port = free_port()
+    env = server_env(LOG_FORMAT="json", JWT_SECRET=TEST_JWT_SECRET)
+    process = subprocess.Popen(  # noqa: S603
+        [*CLI, "serve", "--port", str(port)], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        for _ in range(150):
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/health?secret=1", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=20)[0].decode()
+    records = [json.loads(line) for line in output.splitlines() if line.strip()]  # every line is JSON
+    [access] = [r for r in records if r.get("logger") == "contacts_api.access"]
+    assert access["request_id"] == response.headers["x-request-id"]
+    assert (access["method"], access["path"], access["status"]) == ("GET", "/health", 200)
+    assert "secret" not in json.dumps(records)

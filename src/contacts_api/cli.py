@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+import logging.config
 import os
 from collections.abc import Callable
 from functools import wraps
@@ -87,6 +88,7 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
     import uvicorn
 
     settings = settings_from_env()
+    logging.config.dictConfig(logging_config(settings))
     if settings.is_sqlite:
         upgrade_database(settings.database_url)
     uvicorn.run(
