@@ -13,4 +13,4 @@ tar xzf swagger-ui-dist-*.tgz -C swagger
 tar xzf scalar-api-reference-*.tgz -C scalar
 cp swagger/package/{swagger-ui-bundle.js,swagger-ui.css,swagger-ui-standalone-preset.js,LICENSE} "$assets/swagger-ui/"
 cp scalar/package/dist/browser/standalone.js "$assets/scalar/"  # MIT; the package ships no LICENSE file
-echo "updated; now set the versions in $assets/README.md and src/contacts_api/docs.py"
+echo "updated; now change the versions in $assets/README.md and run: uv run pytest tests/browser"

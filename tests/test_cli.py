@@ -40,12 +40,14 @@ def serve_and_check(cwd: Path, env: dict[str, str]) -> None:
             f"{base_url}/api/auth/signup", json={"email": "cli@example.com", "password": "a fine long passphrase"}
         )
         assert signup.status_code == 201
+        unknown_method = httpx.request("FOO", f"{base_url}/api/contacts")  # through the real HTTP server
+        assert (unknown_method.status_code, unknown_method.json()["status_code"]) == (405, 405)
 
 
 def test_help_lists_every_command() -> None:
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
-    for command in ("serve", "db", "sessions"):
+    for command in ("serve", "db", "users", "seed", "sessions"):
         assert command in result.output
     db_help = CliRunner().invoke(main, ["db", "--help"]).output
     for command in ("upgrade", "downgrade", "revision"):

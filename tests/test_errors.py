@@ -83,3 +83,29 @@ async def test_wrong_method_is_a_json_405(client: Client) -> None:
 async def test_a_body_that_is_not_an_object_is_400(client: Client) -> None:
     response = await client.post("/api/auth/signup", json=["a", "b"])
     assert response.status_code == 400
+
+
+async def test_only_a_unique_violation_counts_as_a_conflict(settings: Settings) -> None:
+    import datetime
+    import uuid
+
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    from contacts_api.accounts.models import LoginSession
+    from contacts_api.db import create_engine
+    from contacts_api.errors import is_unique_violation
+
+    now = datetime.datetime.now(datetime.UTC)
+    orphan_session = insert(LoginSession).values(
+        id=uuid.uuid4(), user_id=uuid.uuid4(), refresh_jti=uuid.uuid4(), last_refreshed_at=now,
+        idle_expires_at=now, absolute_expires_at=now, created_at=now, updated_at=now,
+    )  # fmt: skip
+    engine = create_engine(settings)  # foreign keys on, as in the app
+    try:
+        async with engine.connect() as connection:
+            with pytest.raises(IntegrityError) as raised:
+                await connection.execute(orphan_session)
+    finally:
+        await engine.dispose()
+    assert not is_unique_violation(raised.value)  # a foreign-key violation is not a duplicate

@@ -88,6 +88,20 @@ async def test_concurrent_wrong_guesses_cannot_outrun_the_failure_limit(settings
     await wipe(settings.database_url)
 
 
+async def test_password_rechecks_count_against_the_failure_limit(settings: Settings) -> None:
+    # A stolen access token must not turn "change password" into an unlimited password oracle.
+    async with AsyncTestClient(app=limited(settings, rate_limit_login_failures=3)) as client:
+        user = await sign_up_and_log_in(client)
+        wrong = {"current_password": "guess-guess", "new_password": "a brand new passphrase"}
+        statuses = [
+            (await client.put("/api/users/me/password", headers=user.headers, json=wrong)).status_code for _ in range(4)
+        ]
+        assert statuses == [401, 401, 401, 429]
+        deletion = await client.request("DELETE", "/api/users/me", headers=user.headers, json={"password": PASSWORD})
+        assert deletion.status_code == 429  # even the right password waits out the window
+    await wipe(settings.database_url)
+
+
 @pytest.fixture
 async def redis_url() -> AsyncIterator[str]:
     client = aioredis.from_url(REDIS_URL)
@@ -105,8 +119,8 @@ async def redis_url() -> AsyncIterator[str]:
 
 async def test_limits_are_shared_between_app_processes_through_redis(settings: Settings, redis_url: str) -> None:
     # Two apps stand for two processes: what one counts, the other sees.
-    first = limited(settings, rate_limit_auth=2, rate_limit_login_failures=2, redis_url=redis_url)
-    second = limited(settings, rate_limit_auth=100, rate_limit_login_failures=2, redis_url=redis_url)
+    first = limited(settings, rate_limit_auth=3, rate_limit_login_failures=2, redis_url=redis_url)
+    second = limited(settings, rate_limit_auth=3, rate_limit_login_failures=2, redis_url=redis_url)
     email = f"shared-{uuid.uuid4().hex[:8]}@example.com"
     async with AsyncTestClient(app=first) as one, AsyncTestClient(app=second) as two:
         for _ in range(2):
@@ -115,5 +129,8 @@ async def test_limits_are_shared_between_app_processes_through_redis(settings: S
             ).status_code == 401
         # The per-account failure count reached 2 through the first app; the second refuses too.
         assert (await two.post("/api/auth/login", json={"email": email, "password": "guess-guess"})).status_code == 429
-        # And the first app's per-address budget is spent.
-        assert (await one.post("/api/auth/login", json={"email": "y@example.com", "password": "x"})).status_code == 429
+        # Three auth requests so far, two through one app and one through the other: the shared
+        # per-address budget of 3 is spent, in both.
+        other_email = {"email": "y@example.com", "password": "whatever1"}
+        assert (await two.post("/api/auth/login", json=other_email)).status_code == 429
+        assert (await one.post("/api/auth/login", json=other_email)).status_code == 429

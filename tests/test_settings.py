@@ -77,3 +77,13 @@ def test_env_example_lists_every_setting_with_its_default() -> None:
         for field in msgspec.structs.fields(Settings)
     }
     assert listed == expected
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("DATABASE_URL", "postgresql://postgres@localhost/contacts"), ("DATABASE_URL", "sqlite:///contacts.db"),
+     ("DATABASE_URL", "nonsense"), ("REDIS_URL", "127.0.0.1:6379")],
+)  # fmt: skip
+def test_an_unsupported_url_names_the_variable(variable: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=f"invalid setting {variable}"):
+        load_settings(environ={"JWT_SECRET": GOOD_SECRET, variable: value}, env_file=None)

@@ -99,6 +99,9 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
         workers=None if reload else workers,
         reload=reload,
         proxy_headers=True,
+        # h11 hands any method to the app, which answers 405 in JSON; httptools would refuse an
+        # unknown method itself with a plain-text 400.
+        http="h11",
         server_header=False,
         log_config=logging_config(settings),
         access_log=False,

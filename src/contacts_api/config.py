@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 
 import msgspec
 from dotenv import dotenv_values
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +106,25 @@ def load_settings(
         settings = msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise SettingsError(_describe(exc)) from None
+    _check_urls(settings)
     return _with_jwt_secret(settings) if for_serving else settings
+
+
+SUPPORTED_DATABASES = ("sqlite+aiosqlite", "postgresql+asyncpg")
+
+
+def _check_urls(settings: Settings) -> None:
+    try:
+        driver = make_url(settings.database_url).drivername
+    except ArgumentError:
+        raise SettingsError("invalid setting DATABASE_URL: not a database URL") from None
+    if driver not in SUPPORTED_DATABASES:
+        raise SettingsError(
+            f"invalid setting DATABASE_URL: {driver!r} is not supported; use "
+            "sqlite+aiosqlite:///path.db or postgresql+asyncpg://user:password@host/database"
+        )
+    if settings.redis_url and not settings.redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError("invalid setting REDIS_URL: it must start with redis://, rediss:// or unix://")
 
 
 def _describe(exc: msgspec.ValidationError) -> str:

@@ -7,6 +7,7 @@ ever reaches a client; the traceback goes to the log instead.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from advanced_alchemy.exceptions import NotFoundError, RepositoryError
@@ -88,7 +89,10 @@ def is_unique_violation(exc: BaseException) -> bool:
     timeouts included; only the driver's integrity error underneath means a real conflict.
     """
     cause = exc if isinstance(exc, SQLIntegrityError) else exc.__cause__
-    return isinstance(cause, SQLIntegrityError)
+    if not isinstance(cause, SQLIntegrityError):
+        return False
+    # PostgreSQL's unique_violation, or SQLite's message for it; not a foreign-key or NOT NULL one.
+    return getattr(cause.orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(cause.orig)
 
 
 def is_connection_failure(exc: BaseException) -> bool:
@@ -141,16 +145,25 @@ def _too_many_requests(_: Request[Any, Any, Any], exc: TooManyRequestsException)
     return error_response(exc.status_code, exc.detail, headers=headers)
 
 
+_FIELD_IN_MESSAGE = re.compile(r"field `(?P<field>[^`]+)`")
+
+
+def _name_the_field(item: Any) -> Any:
+    """Litestar reports a whole-body problem under the key "data"; name the field when the
+    message does ("Object contains unknown field `id`"), and say plainly when the body is missing."""
+    if not isinstance(item, dict) or item.get("key") != "data":
+        return item
+    message = str(item.get("message", ""))
+    if message == "'data'":
+        return {**item, "message": "A request body is required"}
+    if named := _FIELD_IN_MESSAGE.search(message):
+        return {**item, "key": named["field"]}
+    return item
+
+
 def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    """Litestar's 400, with its one cryptic message made plain: a missing body reads "'data'"."""
-    extra = exc.extra if isinstance(exc.extra, list) else None
-    if extra:
-        extra = [
-            {**item, "message": "A request body is required"}
-            if isinstance(item, dict) and item.get("message") == "'data'"
-            else item
-            for item in extra
-        ]
+    """Litestar's 400, with the offending field named wherever the message knows it."""
+    extra = [_name_the_field(item) for item in exc.extra] if isinstance(exc.extra, list) else None
     content: dict[str, Any] = {"status_code": exc.status_code, "detail": exc.detail}
     if extra or exc.extra:
         content["extra"] = extra or exc.extra

@@ -91,7 +91,8 @@ def normalize_email(value: str, field: str = "email") -> str:
         result = validate_email(candidate, check_deliverability=False)
     except EmailNotValidError as exc:
         raise field_error(field, f"Invalid email address: {exc}") from None
-    return result.normalized.lower()
+    # The ASCII form (punycode domain), as clients type it and as login will look it up.
+    return (result.ascii_email or result.normalized).lower()
 
 
 def decode_body(raw: bytes | dict[str, Any], schema: type[T]) -> T:

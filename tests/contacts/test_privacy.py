@@ -59,3 +59,15 @@ async def test_the_same_email_under_two_owners_is_fine(client: Client, user: Api
         "/api/contacts", headers=other_user.headers, json=contact_body(email="shared@example.com")
     )
     assert response.status_code == 201
+
+
+async def test_an_owner_in_a_put_or_patch_body_is_refused_and_changes_nothing(
+    client: Client, user: ApiUser, other_user: ApiUser
+) -> None:
+    mine = await create_contact(client, user)
+    path = f"/api/contacts/{mine['id']}"
+    put = await client.put(path, headers=user.headers, json=contact_body(owner_id=other_user.id))
+    patch = await client.patch(path, headers=user.headers, json={"owner_id": other_user.id})
+    assert (put.status_code, patch.status_code) == (400, 400)
+    assert patch.json()["extra"][0]["key"] == "owner_id"
+    assert (await client.get(path, headers=user.headers)).json() == mine

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
+from contacts_api.config import Settings
+from contacts_api.contacts.models import Contact
 from tests.conftest import ApiUser
 from tests.contacts.conftest import Client, create_contact
 
@@ -40,13 +46,18 @@ async def test_the_list_is_a_page_sorted_by_last_name(client: Client, user: ApiU
     assert [item["last_name"] for item in page["items"]] == ["Dijkstra", "Hopper", "Lovelace", "Turing", "Zola"]
 
 
-async def test_ties_on_names_are_ordered_by_id(client: Client, user: ApiUser) -> None:
-    created = [
-        await create_contact(client, user, first_name="Sam", last_name="Lee", email=f"s{i}@example.com")
-        for i in range(3)
-    ]
+async def test_ties_on_names_are_ordered_by_id(client: Client, user: ApiUser, settings: Settings) -> None:
+    for index in range(3):
+        await create_contact(client, user, first_name="Sam", last_name="Lee", email=f"s{index}@example.com")
+    # Give them ids in the opposite order of creation, so only ORDER BY id can sort them right.
+    engine = create_async_engine(settings.database_url, poolclass=NullPool)
+    async with engine.begin() as connection:
+        for index in range(3):
+            new_id = uuid.UUID(int=10 - index)
+            await connection.execute(update(Contact).where(Contact.email == f"s{index}@example.com").values(id=new_id))
+    await engine.dispose()
     items = (await client.get("/api/contacts", headers=user.headers)).json()["items"]
-    assert [item["id"] for item in items] == sorted(c["id"] for c in created)
+    assert [item["email"] for item in items] == ["s2@example.com", "s1@example.com", "s0@example.com"]
 
 
 async def test_q_matches_first_name_last_name_or_email(client: Client, user: ApiUser, address_book: Any) -> None:

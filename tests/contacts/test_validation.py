@@ -30,6 +30,7 @@ INVALID_VALUES: list[tuple[str, Any]] = [
     ("phone", "1" * 21),  # too long
     ("phone", "555-CALL-NOW"),  # letters
     ("phone", "+1 (--) --- 12"),  # 7+ characters but only 3 digits
+    ("phone", "1234567\n"),  # a line break (Python's `$` would let a final one through)
     ("birthday", TOMORROW),
     ("birthday", "0999-12-31"),  # before the earliest birthday, 1000-01-01
     ("birthday", "1990-02-30"),

@@ -47,8 +47,13 @@ def test_schemathesis_finds_no_failure(postgresql_url: str, tmp_path: Path) -> N
                 "--request-timeout", "10",
                 "--no-color",
             ],
-            env={**os.environ, "CONTACTS_API_URL": base_url, "SCHEMATHESIS_HOOKS": "tests.fuzz.schemathesis_hooks"},
-            cwd=Path(__file__).parents[2],
+            env={
+                **os.environ,
+                "CONTACTS_API_URL": base_url,
+                "SCHEMATHESIS_HOOKS": "tests.fuzz.schemathesis_hooks",
+                "PYTHONPATH": str(Path(__file__).parents[2]),
+            },
+            cwd=tmp_path,  # schemathesis keeps a cache in its working directory
             capture_output=True,
             text=True,
             timeout=600,

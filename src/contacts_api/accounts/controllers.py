@@ -227,7 +227,7 @@ class UserController(Controller):
         operation_id="changePassword",
         status_code=HTTP_204_NO_CONTENT,
         summary="Change the password and end every other session",
-        raises=[*BODY_ERRORS, NotAuthorizedException],
+        raises=[*BODY_ERRORS, NotAuthorizedException, TooManyRequestsException],
     )
     async def change_password(
         self,
@@ -247,7 +247,7 @@ class UserController(Controller):
         operation_id="deleteCurrentUser",
         status_code=HTTP_204_NO_CONTENT,
         summary="Delete the account with its sessions and contacts",
-        raises=[*BODY_ERRORS, NotAuthorizedException],
+        raises=[*BODY_ERRORS, NotAuthorizedException, TooManyRequestsException],
     )
     async def delete_me(
         self,

@@ -119,19 +119,23 @@ class AccountService:
 
     async def change_password(self, user: User, *, current_session_id: uuid.UUID, current: str, new: str) -> None:
         """Set a new password (already checked against the policy) and end every other session."""
-        stored = await self._check_password(user.id, current)
+        stored = await self._check_password(user, current)
         stored.password_hash = await self.passwords.hash(new)
         await self.sessions.revoke_all_for_user(user.id, now=self.clock(), keep=current_session_id)
 
     async def delete_account(self, user: User, password: str) -> None:
-        await self._check_password(user.id, password)
+        await self._check_password(user, password)
         # Sessions and contacts go with the user through ON DELETE CASCADE, in this transaction.
         await self.users.delete(user.id)
 
-    async def _check_password(self, user_id: uuid.UUID, password: str) -> User:
-        stored = await self.users.get_with_password_hash(user_id=user_id)
-        if stored is None or not await self.passwords.verify(stored.password_hash, password):
-            raise InvalidCredentials("The password is incorrect")
+    async def _check_password(self, user: User, password: str) -> User:
+        """Re-check the password of a signed-in user, under the same failure limit as login: a
+        stolen access token must not become an unlimited password oracle."""
+        async with self.login_throttle.attempt(user.email) as attempt:
+            stored = await self.users.get_with_password_hash(user_id=user.id)
+            if stored is None or not await self.passwords.verify(stored.password_hash, password):
+                raise InvalidCredentials("The password is incorrect")
+            attempt.succeeded()
         return stored
 
     async def _start_session(self, user_id: uuid.UUID) -> TokenPair:

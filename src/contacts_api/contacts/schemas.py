@@ -14,7 +14,7 @@ import msgspec
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
-from contacts_api.validation import EmailText, normalize_email, text, trimmed_text
+from contacts_api.validation import EmailText, field_error, normalize_email, text, trimmed_text
 
 Name = Annotated[str, trimmed_text(max_length=100, description="1 to 100 characters, trimmed", examples=["Ada"])]
 Phone = Annotated[
@@ -31,6 +31,12 @@ Phone = Annotated[
 Notes = Annotated[str, text(max_length=2000, description="Free text, up to 2,000 characters")]
 
 
+def check_phone(phone: str) -> None:
+    # msgspec matches patterns with re.search, whose `$` also accepts a final newline.
+    if "\n" in phone:
+        raise field_error("phone", "A phone number cannot contain a line break")
+
+
 class ContactWrite(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A whole contact: the body of create (POST) and replace (PUT)."""
 
@@ -45,6 +51,7 @@ class ContactWrite(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         self.first_name = self.first_name.strip()
         self.last_name = self.last_name.strip()
         self.email = normalize_email(self.email)
+        check_phone(self.phone)
 
     def fields(self) -> dict[str, object]:
         return msgspec.structs.asdict(self)
@@ -67,6 +74,8 @@ class ContactPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omi
             self.last_name = self.last_name.strip()
         if isinstance(self.email, str):
             self.email = normalize_email(self.email)
+        if isinstance(self.phone, str):
+            check_phone(self.phone)
 
     def fields(self) -> dict[str, object]:
         """Only the fields the client sent."""
