@@ -100,7 +100,7 @@ def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
         # non-committing session provider is kept out of the way under another name.
         session_dependency_key="plugin_db_session",
         # The default before-send handler only rolls back and closes: commits happen earlier, in
-        # `commit_before_response`, where a failure can still change the answer.
+        # `provide_db_session` below, where a failure can still change the answer.
         before_send_handler=None,
         # Our own handlers (errors.py) give repository errors a status and a message that leaks
         # nothing about the SQL.

@@ -11,7 +11,6 @@ from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException, TooManyRequestsException
 from litestar.openapi.spec import (
-    OpenAPIFormat,
     OpenAPIMediaType,
     OpenAPIType,
     Operation,
@@ -23,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contacts_api.accounts.guards import BEARER_SECURITY, requires_user
 from contacts_api.accounts.models import User
+from contacts_api.accounts.passwords import MAX_PASSWORD_LENGTH
 from contacts_api.accounts.schemas import (
     AccountDeletionBody,
     Credentials,
@@ -39,7 +39,7 @@ from contacts_api.accounts.services import ACCOUNTS_STATE_KEY, AccountService
 from contacts_api.accounts.throttling import AUTH_RATE_LIMITED
 from contacts_api.accounts.tokens import InvalidTokenError, TokenClaims, TokenUse
 from contacts_api.errors import BODY_ERRORS, ConflictError, ServiceUnavailable, UnsupportedMediaType
-from contacts_api.validation import decode_body
+from contacts_api.validation import EMAIL_PATTERN, MAX_EMAIL_LENGTH, STORABLE_TEXT, decode_body
 
 
 def provide_account_service(db_session: AsyncSession, state: State) -> AccountService:
@@ -55,8 +55,9 @@ def to_user_read(user: User) -> UserRead:
     )
 
 
-_EMAIL = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.EMAIL, max_length=320)
-_PASSWORD = Schema(type=OpenAPIType.STRING, max_length=512)
+# The same rules as the Credentials and PasswordGrantForm schemas that decode these bodies.
+_EMAIL = Schema(type=OpenAPIType.STRING, pattern=EMAIL_PATTERN, min_length=6, max_length=MAX_EMAIL_LENGTH)
+_PASSWORD = Schema(type=OpenAPIType.STRING, pattern=STORABLE_TEXT, min_length=1, max_length=4 * MAX_PASSWORD_LENGTH)
 LOGIN_REQUEST_BODY = RequestBody(
     required=True,
     description="JSON credentials, or the OAuth2 password grant form (what Swagger UI's Authorize sends)",
