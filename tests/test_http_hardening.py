@@ -104,3 +104,11 @@ async def test_a_missing_body_is_a_400_that_says_so(client: Client, user: ApiUse
     response = await client.request("DELETE", "/api/users/me", headers=user.headers)
     assert response.status_code == 400
     assert response.json()["extra"][0]["message"] == "A request body is required"
+
+
+@pytest.mark.parametrize("path", ["/schema/nothing", "/schema/openapi.yaml", "/schema/redoc"])
+async def test_unknown_docs_paths_are_a_json_404(client: Client, path: str) -> None:
+    response = await client.get(path)
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json() == {"status_code": 404, "detail": "Not Found"}

@@ -111,3 +111,25 @@ async def test_delete_me_with_a_wrong_password_is_401_and_keeps_the_account(
     response = await client.request("DELETE", "/api/users/me", headers=user.headers, json={"password": "wrong one"})
     assert response.status_code == 401
     assert await query_scalar(settings.database_url, "SELECT count(*) FROM users") == 1
+
+
+async def test_an_empty_patch_changes_nothing(client: Client, user: ApiUser) -> None:
+    response = await client.patch("/api/users/me", headers=user.headers, json={})
+    assert response.status_code == 200
+    assert response.json()["full_name"] == "Test User"
+
+
+async def test_a_password_change_racing_the_account_deletion_never_answers_500(client: Client, user: ApiUser) -> None:
+    from tests.conftest import run_concurrently
+
+    change, deletion = run_concurrently(
+        client,
+        lambda http: http.put(
+            "/api/users/me/password",
+            headers=user.headers,
+            json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+        ),
+        lambda http: http.request("DELETE", "/api/users/me", headers=user.headers, json={"password": PASSWORD}),
+    )
+    assert change.status_code in (204, 401, 409), change.text
+    assert deletion.status_code in (204, 401, 409), deletion.text

@@ -27,6 +27,9 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import IntegrityError as SQLIntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm.exc import StaleDataError
+
+from contacts_api.validation import plain_message
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +121,9 @@ def _repository_error(request: Request[Any, Any, Any], exc: RepositoryError) -> 
 
 def _backend_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """A database or Redis failure: 409 for a conflict, 503 while unreachable, 500 otherwise."""
+    if isinstance(exc, StaleDataError):
+        # A row changed under us: another request deleted what this one was updating.
+        return error_response(HTTP_409_CONFLICT, "Another request changed or deleted this resource; try again")
     if is_unique_violation(exc):
         return error_response(HTTP_409_CONFLICT, "The request conflicts with existing data")
     if is_connection_failure(exc):
@@ -151,9 +157,12 @@ _FIELD_IN_MESSAGE = re.compile(r"field `(?P<field>[^`]+)`")
 def _name_the_field(item: Any) -> Any:
     """Litestar reports a whole-body problem under the key "data"; name the field when the
     message does ("Object contains unknown field `id`"), and say plainly when the body is missing."""
-    if not isinstance(item, dict) or item.get("key") != "data":
+    if not isinstance(item, dict):
         return item
-    message = str(item.get("message", ""))
+    item = {**item, "message": plain_message(str(item.get("message", "")))}
+    if item.get("key") != "data":
+        return item
+    message = item["message"]
     if message == "'data'":
         return {**item, "message": "A request body is required"}
     if named := _FIELD_IN_MESSAGE.search(message):

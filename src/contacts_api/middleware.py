@@ -6,6 +6,7 @@ the same treatment as successful ones.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -106,5 +107,34 @@ def request_log_middleware(app: ASGIApp) -> ASGIApp:
                     "request_id": request_id,
                 },
             )
+
+    return middleware
+
+
+def json_not_found_under_docs(app: ASGIApp) -> ASGIApp:
+    """Litestar's docs router answers unknown /schema/… paths with an HTML 404 page; every error
+    of this API is JSON, so swap that page for the usual body."""
+    body = json.dumps({"status_code": 404, "detail": "Not Found"}).encode()
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or not scope["path"].startswith("/schema"):
+            await app(scope, receive, send)
+            return
+        replacing = False
+
+        async def send_json_404(message: Message) -> None:
+            nonlocal replacing
+            if message["type"] == "http.response.start" and message["status"] == 404:
+                replacing = True
+                headers = MutableScopeHeaders.from_message(message)
+                headers["Content-Type"] = "application/json"
+                headers["Content-Length"] = str(len(body))
+            elif message["type"] == "http.response.body" and replacing:
+                if message.get("more_body", False):
+                    return  # drop the HTML page
+                message = {"type": "http.response.body", "body": body, "more_body": False}
+            await send(message)
+
+        await app(scope, receive, send_json_404)
 
     return middleware

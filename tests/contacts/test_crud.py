@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import uuid
 
 from contacts_api.config import Settings
 from tests.conftest import ApiUser, query_scalar
@@ -156,3 +157,18 @@ async def test_every_contact_route_needs_an_access_token(client: Client, user: A
         response = await client.request(method, url, json=contact_body() if method in ("POST", "PUT") else None)
         assert response.status_code == 401, (method, url)
         assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_a_change_racing_a_delete_is_a_404_never_a_500(client: Client, user: ApiUser) -> None:
+    from tests.conftest import run_concurrently
+
+    for _ in range(5):
+        contact = await create_contact(client, user, email=f"race-{uuid.uuid4().hex[:6]}@example.com")
+        path = f"/api/contacts/{contact['id']}"
+        patch, delete = run_concurrently(
+            client,
+            lambda http, path=path: http.patch(path, headers=user.headers, json={"notes": "x"}),
+            lambda http, path=path: http.delete(path, headers=user.headers),
+        )
+        assert delete.status_code == 204
+        assert patch.status_code in (200, 404), patch.text

@@ -123,3 +123,12 @@ async def test_limits_at_the_bounds_are_accepted(client: Client, user: ApiUser) 
 async def test_a_nul_character_in_a_filter_is_400(client: Client, user: ApiUser) -> None:
     response = await client.get("/api/contacts?q=a%00b", headers=user.headers)
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("name", ["ΟΔΥΣΣΕΑΣ", "İpek", "Straße"])
+async def test_searching_a_name_as_stored_finds_it_whatever_its_letters(
+    client: Client, user: ApiUser, name: str
+) -> None:
+    await create_contact(client, user, first_name=name)
+    assert await names(client, user, f"q={name}") == [name]
+    assert await names(client, user, f"first_name={name}") == [name]

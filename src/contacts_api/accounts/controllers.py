@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -221,6 +222,8 @@ class UserController(Controller):
         data: ProfileUpdateBody,
         accounts: AccountService,
     ) -> UserRead:
+        if data.full_name is msgspec.UNSET:
+            return to_user_read(request.user)
         return to_user_read(await accounts.rename(request.user, data.full_name))
 
     @put(

@@ -51,9 +51,7 @@ class Credentials(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     password: AnyPassword
 
     def __post_init__(self) -> None:
-        # Not validated beyond trimming: an address that could never have signed up simply
-        # fails to log in, with the same 401 as any other wrong credential.
-        self.email = self.email.strip().lower()
+        self.email = normalize_email(self.email)  # as signup stored it
 
 
 class PasswordGrantForm(msgspec.Struct, kw_only=True):
@@ -92,10 +90,12 @@ class UserRead(msgspec.Struct, kw_only=True):
 
 
 class ProfileUpdate(msgspec.Struct, forbid_unknown_fields=True):
-    full_name: FullName | None
+    """A partial update: an absent `full_name` keeps the name, `null` clears it."""
+
+    full_name: FullName | msgspec.UnsetType | None = msgspec.UNSET
 
     def __post_init__(self) -> None:
-        if self.full_name is not None:
+        if isinstance(self.full_name, str):
             self.full_name = self.full_name.strip() or None
 
 

@@ -31,8 +31,9 @@ _LIKE_SPECIALS = re.compile(r"([\\%_])")
 
 def contains(column: InstrumentedAttribute[str], fragment: str) -> ColumnElement[bool]:
     """Case-insensitive substring match with `%`, `_` and `\\` in `fragment` taken literally."""
-    pattern = "%" + _LIKE_SPECIALS.sub(r"\\\1", fragment.lower()) + "%"
-    return func.lower(column).like(pattern, escape="\\")
+    pattern = "%" + _LIKE_SPECIALS.sub(r"\\\1", fragment) + "%"
+    # The database folds both sides, so that text and pattern are folded by the same rules.
+    return func.lower(column).like(func.lower(pattern), escape="\\")
 
 
 def _date_key(day: datetime.date) -> int:

@@ -14,7 +14,7 @@ import msgspec
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
-from contacts_api.validation import EmailText, field_error, normalize_email, text, trimmed_text
+from contacts_api.validation import EmailText, field_error, normalize_email, pattern_meaning, text, trimmed_text
 
 Name = Annotated[str, trimmed_text(max_length=100, description="1 to 100 characters, trimmed", examples=["Ada"])]
 Phone = Annotated[
@@ -23,7 +23,10 @@ Phone = Annotated[
         min_length=7,
         max_length=20,
         # Digits, spaces and + - ( ), with at least seven digits.
-        pattern=r"^[ +()-]*(?:[0-9][ +()-]*){7,}$",
+        pattern=pattern_meaning(
+            r"^[ +()-]*(?:[0-9][ +()-]*){7,}$",
+            "A phone number has 7 to 20 characters: digits, spaces and + - ( ), with at least 7 digits",
+        ),
         description="7 to 20 characters of digits, spaces and + - ( ), with at least 7 digits",
         examples=["+44 20 7946 0958"],
     ),

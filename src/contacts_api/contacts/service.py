@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from advanced_alchemy.exceptions import RepositoryError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from contacts_api.clock import Clock
 from contacts_api.contacts.models import Contact
@@ -78,6 +79,9 @@ class ContactService:
         try:
             # Flushed now, so that a duplicate email surfaces here as a 409.
             await self.db_session.flush()
+        except StaleDataError:
+            # Deleted by a concurrent request between our read and our write.
+            raise ResourceNotFound(detail="Contact not found") from None
         except SQLAlchemyError as exc:
             raise_if_duplicate(exc)
             raise
