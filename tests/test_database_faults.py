@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import make_url
@@ -49,53 +54,44 @@ async def test_a_stopped_server_gives_503s_and_an_unhealthy_health() -> None:
         assert me.status_code == 401  # a bad token is refused before any database work
 
 
+@asynccontextmanager
+async def tables_locked(database_url: str, tables: str) -> AsyncIterator[None]:
+    """Hold an exclusive lock on `tables` from another connection, as a long migration would."""
+    url = make_url(database_url)
+    blocker = await asyncpg.connect(host=url.host, port=url.port or 5432, user=url.username, database=url.database)
+    try:
+        transaction = blocker.transaction()
+        await transaction.start()
+        await blocker.execute(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE")
+        yield
+        await transaction.rollback()
+    finally:
+        await blocker.close()
+
+
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 async def test_a_blocked_statement_times_out_into_a_503_instead_of_hanging(settings: Settings) -> None:
-    import asyncio
-    import time
-
-    import asyncpg
-
     app = create_app(make_settings(settings.database_url, db_statement_timeout_ms=500))
-    url = make_url(settings.database_url)
     async with AsyncTestClient(app=app) as client:
         user = await sign_up_and_log_in(client)
-        blocker = await asyncpg.connect(host=url.host, port=url.port or 5432, user=url.username, database=url.database)
-        try:
-            transaction = blocker.transaction()
-            await transaction.start()
-            await blocker.execute("LOCK TABLE contacts IN ACCESS EXCLUSIVE MODE")
+        async with tables_locked(settings.database_url, "contacts"):
             started = time.perf_counter()
             response = await client.get("/api/contacts", headers=user.headers)
             elapsed = time.perf_counter() - started
-            await transaction.rollback()
-        finally:
-            await blocker.close()
         assert response.status_code == 503, response.text
         assert elapsed < 5
-        await asyncio.sleep(0)
         assert (await client.get("/api/contacts", headers=user.headers)).status_code == 200
     await wipe(settings.database_url)
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 async def test_a_write_blocked_by_a_lock_is_a_503_not_a_false_conflict(settings: Settings) -> None:
-    import asyncpg
-
     app = create_app(make_settings(settings.database_url, db_statement_timeout_ms=500))
-    url = make_url(settings.database_url)
     async with AsyncTestClient(app=app) as client:
         user = await sign_up_and_log_in(client)
-        blocker = await asyncpg.connect(host=url.host, port=url.port or 5432, user=url.username, database=url.database)
-        try:
-            transaction = blocker.transaction()
-            await transaction.start()
-            await blocker.execute("LOCK TABLE contacts, users IN ACCESS EXCLUSIVE MODE")
+        async with tables_locked(settings.database_url, "contacts, users"):
             contact = await client.post("/api/contacts", headers=user.headers, json=contact_body())
             signup = await client.post("/api/auth/signup", json={"email": "late@example.com", "password": PASSWORD})
-            await transaction.rollback()
-        finally:
-            await blocker.close()
         assert (contact.status_code, signup.status_code) == (503, 503), (contact.text, signup.text)
     await wipe(settings.database_url)
 
