@@ -112,3 +112,12 @@ async def test_unknown_docs_paths_are_a_json_404(client: Client, path: str) -> N
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/json")
     assert response.json() == {"status_code": 404, "detail": "Not Found"}
+
+
+@pytest.mark.parametrize("path", ["/health", "/api/contacts", "/schema/openapi.json"])
+async def test_head_answers_like_get_without_a_body(client: Client, user: ApiUser, path: str) -> None:
+    get = await client.get(path, headers=user.headers)
+    head = await client.head(path, headers=user.headers)
+    assert (head.status_code, head.content) == (get.status_code, b"")
+    assert head.headers["content-length"] == get.headers["content-length"]
+    assert head.headers["content-type"] == get.headers["content-type"]

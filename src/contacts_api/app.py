@@ -19,7 +19,12 @@ from contacts_api.db import DB_CONFIG_STATE_KEY, alchemy_config, provide_db_sess
 from contacts_api.docs import ClosedStructSchemaPlugin, docs_assets_router, openapi_config
 from contacts_api.errors import exception_handlers
 from contacts_api.health import health
-from contacts_api.middleware import json_not_found_under_docs, request_log_middleware, security_headers_middleware
+from contacts_api.middleware import (
+    head_as_get,
+    json_not_found_under_docs,
+    request_log_middleware,
+    security_headers_middleware,
+)
 
 
 def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Litestar:
@@ -54,6 +59,8 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Lite
     )
     # Outside Litestar's exception handling, so that every answer, including a 401 raised by
     # middleware and a 404 or 405 from the router, gets the headers, the request id and a log line.
-    app.asgi_handler = request_log_middleware(security_headers_middleware(json_not_found_under_docs(app.asgi_handler)))
+    app.asgi_handler = request_log_middleware(
+        security_headers_middleware(head_as_get(json_not_found_under_docs(app.asgi_handler)))
+    )
     document_birthday_rule(app.openapi_schema, clock().date())
     return app

@@ -138,3 +138,24 @@ def json_not_found_under_docs(app: ASGIApp) -> ASGIApp:
         await app(scope, receive, send_json_404)
 
     return middleware
+
+
+def head_as_get(app: ASGIApp) -> ASGIApp:
+    """Answer HEAD wherever GET is served (RFC 9110 §9.3.2): the GET's status and headers, no
+    body. Litestar routes HEAD only to handlers that declare it."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or scope["method"] != "HEAD":
+            await app(scope, receive, send)
+            return
+
+        async def send_without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await app({**scope, "method": "GET"}, receive, send_without_body)
+
+    return middleware
