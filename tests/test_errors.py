@@ -109,3 +109,26 @@ async def test_only_a_unique_violation_counts_as_a_conflict(settings: Settings) 
     finally:
         await engine.dispose()
     assert not is_unique_violation(raised.value)  # a foreign-key violation is not a duplicate
+
+
+async def test_a_client_hanging_up_mid_body_is_not_logged_as_a_server_error(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def hang_up() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def record(message: Any) -> None:
+        sent.append(dict(message))
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/api/auth/login", "raw_path": b"/api/auth/login", "root_path": "", "query_string": b"",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"100")],
+        "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
+    }  # fmt: skip
+    with caplog.at_level(logging.INFO):
+        client.blocking_portal.call(client.app, scope, hang_up, record)
+    assert sent[0]["status"] == 400
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]

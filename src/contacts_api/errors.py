@@ -179,9 +179,16 @@ def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Re
     return Response(content=content, status_code=exc.status_code, media_type=MediaType.JSON, headers=exc.headers)
 
 
+# Litestar's words when the client hangs up before its body arrived; not a server fault.
+_CLIENT_GONE = "client disconnected prematurely"
+
+
 def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, HTTPException) and exc.status_code < HTTP_500_INTERNAL_SERVER_ERROR:
         return error_response(exc.status_code, exc.detail, headers=exc.headers)
+    if isinstance(exc, HTTPException) and exc.detail == _CLIENT_GONE:
+        logger.info("client went away during %s %s", request.method, request.url.path)
+        return error_response(HTTP_400_BAD_REQUEST, "The client disconnected before sending its whole body")
     logger.error("unhandled error during %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error")
 
