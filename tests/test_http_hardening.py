@@ -121,3 +121,18 @@ async def test_head_answers_like_get_without_a_body(client: Client, user: ApiUse
     assert (head.status_code, head.content) == (get.status_code, b"")
     assert head.headers["content-length"] == get.headers["content-length"]
     assert head.headers["content-type"] == get.headers["content-type"]
+
+
+async def test_a_lone_surrogate_in_a_string_is_a_400(client: Client, user: ApiUser) -> None:
+    body = b'{"first_name": "A\\ud800", "last_name": "B", "email": "a@example.com", "phone": "5550100200", ' \
+        b'"birthday": "1990-01-01"}'  # fmt: skip
+    response = await client.post(
+        "/api/contacts", content=body, headers={**user.headers, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert (await client.get("/api/contacts", headers=user.headers)).json()["total"] == 0
+
+
+@pytest.mark.parametrize("path", ["/schema", "/schema/scalar", "/schema/swagger", "/schema/openapi.json"])
+async def test_the_docs_pages_are_served_where_the_contract_says(client: Client, path: str) -> None:
+    assert (await client.get(path)).status_code == 200
