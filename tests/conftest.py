@@ -28,6 +28,8 @@ from contacts_api.app import create_app
 from contacts_api.config import Settings
 from contacts_api.db import upgrade_database
 
+Client = AsyncTestClient[Litestar]  # the test client every API test receives
+
 DEFAULT_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 PASSWORD = "a fine long passphrase"

@@ -7,16 +7,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from contacts_api.config import Settings
-from tests.conftest import PASSWORD, ApiUser, query_scalar
+from tests.conftest import PASSWORD, ApiUser, Client, query_scalar
 from tests.contacts.conftest import contact_body
-
-Client = AsyncTestClient[Litestar]
 
 
 @pytest.fixture

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from contacts_api.app import create_app
-from tests.conftest import make_settings
-
-Client = AsyncTestClient[Litestar]
+from tests.conftest import Client, make_settings
 
 
 async def test_health_is_ok_with_the_database_up(client: Client) -> None:

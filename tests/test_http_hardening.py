@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from contacts_api.app import create_app
 from contacts_api.config import Settings
-from tests.conftest import PASSWORD, ApiUser, make_settings, query_scalar
-
-Client = AsyncTestClient[Litestar]
+from tests.conftest import PASSWORD, ApiUser, Client, make_settings, query_scalar
 
 
 @pytest.mark.parametrize("path", ["/api/users/me", "/api/contacts", "/health", "/api/nowhere"])

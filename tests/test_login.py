@@ -8,14 +8,11 @@ import time
 
 import httpx
 import jwt
-from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from contacts_api.app import create_app
 from contacts_api.config import Settings
-from tests.conftest import PASSWORD, TEST_JWT_SECRET, ApiUser, execute_sql, make_settings, query_scalar
-
-Client = AsyncTestClient[Litestar]
+from tests.conftest import PASSWORD, TEST_JWT_SECRET, ApiUser, Client, execute_sql, make_settings, query_scalar
 
 
 async def test_login_with_json_returns_a_token_pair(client: Client, user: ApiUser) -> None:

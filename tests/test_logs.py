@@ -9,8 +9,7 @@ import pytest
 
 from contacts_api.config import Settings
 from contacts_api.logs import JSONFormatter
-from tests.conftest import PASSWORD, query_scalar
-from tests.contacts.conftest import Client
+from tests.conftest import PASSWORD, Client, query_scalar
 
 NEW_PASSWORD = "a brand new passphrase"
 

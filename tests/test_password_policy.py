@@ -13,8 +13,7 @@ from litestar.testing import AsyncTestClient
 from contacts_api.accounts.passwords import COMMON_PASSWORDS_CHECKED, common_passwords, password_problem
 from contacts_api.app import create_app
 from contacts_api.config import Settings
-from tests.conftest import make_settings, wipe
-from tests.contacts.conftest import Client
+from tests.conftest import Client, make_settings, wipe
 
 
 def test_the_common_password_list_holds_thousands_from_the_top() -> None:

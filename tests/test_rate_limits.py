@@ -14,7 +14,6 @@ from contacts_api.app import create_app
 from contacts_api.config import Settings
 from tests.conftest import PASSWORD, in_ci, make_settings, run_concurrently, sign_up_and_log_in, wipe
 
-Client = AsyncTestClient[Litestar]
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
 

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
-
 from contacts_api.config import Settings
-from tests.conftest import PASSWORD, ApiUser, execute_sql, query_scalar, run_concurrently
-
-Client = AsyncTestClient[Litestar]
+from tests.conftest import PASSWORD, ApiUser, Client, execute_sql, query_scalar, run_concurrently
 
 
 def bearer(token: str) -> dict[str, str]:

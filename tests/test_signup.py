@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
-
 from contacts_api.config import Settings
-from tests.conftest import PASSWORD, query_scalar, run_concurrently
-
-Client = AsyncTestClient[Litestar]
+from tests.conftest import PASSWORD, Client, query_scalar, run_concurrently
 
 
 async def test_signup_returns_201_with_the_user(client: Client) -> None:

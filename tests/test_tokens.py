@@ -9,12 +9,8 @@ from typing import Any
 
 import jwt
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
-from tests.conftest import TEST_JWT_SECRET, ApiUser
-
-Client = AsyncTestClient[Litestar]
+from tests.conftest import TEST_JWT_SECRET, ApiUser, Client
 
 
 def claims_of(token: str) -> dict[str, Any]:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
-
 from contacts_api.config import Settings
-from tests.conftest import PASSWORD, ApiUser, query_scalar
+from tests.conftest import PASSWORD, ApiUser, Client, query_scalar
 from tests.contacts.conftest import contact_body
 
-Client = AsyncTestClient[Litestar]
 NEW_PASSWORD = "an even longer new passphrase"
 
 

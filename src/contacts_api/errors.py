@@ -12,12 +12,18 @@ from typing import Any
 
 from advanced_alchemy.exceptions import NotFoundError, RepositoryError
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException, TooManyRequestsException, ValidationException
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    ServiceUnavailableException,
+    TooManyRequestsException,
+    ValidationException,
+)
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
-    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
@@ -40,26 +46,13 @@ class ConflictError(HTTPException):
     status_code = HTTP_409_CONFLICT
 
 
-class ResourceNotFound(HTTPException):
-    status_code = HTTP_404_NOT_FOUND
-
-
 class UnsupportedMediaType(HTTPException):
     status_code = HTTP_415_UNSUPPORTED_MEDIA_TYPE
 
 
-# Raised by Litestar or by the handlers below rather than by route code; declared in the routes'
-# `raises` so that the OpenAPI document lists every answer a client can get.
-class PayloadTooLarge(HTTPException):
-    status_code = HTTP_413_REQUEST_ENTITY_TOO_LARGE
-
-
-class ServiceUnavailable(HTTPException):
-    status_code = HTTP_503_SERVICE_UNAVAILABLE
-
-
-# What every route with a request body may also answer: bad input, too big, database down.
-BODY_ERRORS: list[type[HTTPException]] = [ValidationException, PayloadTooLarge, ServiceUnavailable]
+# What every route with a request body may also answer (bad input, too big, database down),
+# for the routes' `raises`, so that the OpenAPI document lists every answer a client can get.
+BODY_ERRORS: list[type[HTTPException]] = [ValidationException, RequestEntityTooLarge, ServiceUnavailableException]
 
 
 class InvalidCredentials(NotAuthorizedException):
@@ -72,9 +65,14 @@ class InvalidCredentials(NotAuthorizedException):
         super().__init__(detail=detail, headers={"WWW-Authenticate": challenge})
 
 
-def error_response(status_code: int, detail: str, headers: dict[str, str] | None = None) -> Response[Any]:
+def error_response(
+    status_code: int, detail: str, headers: dict[str, str] | None = None, extra: Any = None
+) -> Response[Any]:
+    content: dict[str, Any] = {"status_code": status_code, "detail": detail}
+    if extra:
+        content["extra"] = extra
     return Response(
-        content={"status_code": status_code, "detail": detail},
+        content=content,
         status_code=status_code,
         media_type=MediaType.JSON,
         headers=headers,
@@ -114,8 +112,6 @@ def is_connection_failure(exc: BaseException) -> bool:
 def _repository_error(request: Request[Any, Any, Any], exc: RepositoryError) -> Response[Any]:
     if isinstance(exc, NotFoundError):
         return error_response(HTTP_404_NOT_FOUND, "Not found")
-    if is_unique_violation(exc):
-        return error_response(HTTP_409_CONFLICT, "The request conflicts with existing data")
     return _backend_error(request, exc)
 
 
@@ -172,11 +168,8 @@ def _name_the_field(item: Any) -> Any:
 
 def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     """Litestar's 400, with the offending field named wherever the message knows it."""
-    extra = [_name_the_field(item) for item in exc.extra] if isinstance(exc.extra, list) else None
-    content: dict[str, Any] = {"status_code": exc.status_code, "detail": exc.detail}
-    if extra or exc.extra:
-        content["extra"] = extra or exc.extra
-    return Response(content=content, status_code=exc.status_code, media_type=MediaType.JSON, headers=exc.headers)
+    extra = [_name_the_field(item) for item in exc.extra] if isinstance(exc.extra, list) else exc.extra
+    return error_response(exc.status_code, exc.detail, headers=exc.headers, extra=extra)
 
 
 # Litestar's words when the client hangs up before its body arrived; not a server fault.

@@ -41,8 +41,4 @@ async def health(state: State) -> Response[HealthStatus]:
             HealthStatus("unavailable", "unavailable"),
             status_code=HTTP_503_SERVICE_UNAVAILABLE,
         )
-    return Response(
-        HealthStatus("ok", "ok"),
-        status_code=HTTP_200_OK,
-        headers={"Cache-Control": "no-store"},
-    )
+    return Response(HealthStatus("ok", "ok"), status_code=HTTP_200_OK)

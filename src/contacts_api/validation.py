@@ -9,7 +9,6 @@ import msgspec
 from litestar.exceptions import ValidationException
 
 T = TypeVar("T")
-_NAMED_FIELD = re.compile(r"field `(?P<field>[^`]+)`")
 _ERROR_LOCATION = re.compile(r"^(?P<message>.*?)(?: - at `\$\.?(?P<key>[^`]*)`)?$", re.DOTALL)
 
 # A NUL cannot be stored in PostgreSQL text: refusing it in every string keeps it from turning
@@ -117,15 +116,13 @@ def decode_body(raw: bytes | dict[str, Any], schema: type[T]) -> T:
             return msgspec.json.decode(raw, type=schema)
         return msgspec.convert(raw, schema, strict=False)
     except msgspec.ValidationError as exc:
+        # Litestar's shape: the field's path as `key`, or "data" for the whole body (the error
+        # handler then names the field from the message where it can).
         match = _ERROR_LOCATION.match(str(exc))
         message, key = (match["message"], match["key"]) if match else (str(exc), None)
-        message = plain_message(message)
-        if not key and (named := _NAMED_FIELD.search(message)):
-            key = named["field"]  # "Object missing required field `password`"
-        extra: dict[str, str] = {"message": message, "source": "body"}
-        if key:
-            extra["key"] = key
-        raise ValidationException(detail="Validation failed", extra=[extra]) from None
+        raise ValidationException(
+            detail="Validation failed", extra=[{"message": message, "key": key or "data", "source": "body"}]
+        ) from None
     except msgspec.DecodeError as exc:
         raise ValidationException(detail=f"The body is not valid JSON: {exc}") from None
 

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
-
-from tests.conftest import ApiUser
-
-Client = AsyncTestClient[Litestar]
+from tests.conftest import ApiUser, Client
 
 
 def contact_body(**overrides: Any) -> dict[str, Any]:

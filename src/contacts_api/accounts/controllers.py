@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotAuthorizedException, TooManyRequestsException
+from litestar.exceptions import NotAuthorizedException, ServiceUnavailableException, TooManyRequestsException
 from litestar.openapi.spec import (
     OpenAPIMediaType,
     OpenAPIType,
@@ -38,8 +37,8 @@ from contacts_api.accounts.schemas import (
 )
 from contacts_api.accounts.services import ACCOUNTS_STATE_KEY, AccountService
 from contacts_api.accounts.throttling import AUTH_RATE_LIMITED
-from contacts_api.accounts.tokens import InvalidTokenError, TokenClaims, TokenUse
-from contacts_api.errors import BODY_ERRORS, ConflictError, ServiceUnavailable, UnsupportedMediaType
+from contacts_api.accounts.tokens import TokenClaims
+from contacts_api.errors import BODY_ERRORS, ConflictError, UnsupportedMediaType
 from contacts_api.validation import EMAIL_PATTERN, MAX_EMAIL_LENGTH, STORABLE_TEXT, decode_body
 
 
@@ -185,13 +184,8 @@ class AuthController(Controller):
         data: LogoutBody = None,
     ) -> None:
         """Revoke this login session: its access and refresh tokens stop working at once."""
-        await accounts.log_out(user_id=request.user.id, session_id=request.auth.session_id)
-        if data is not None and data.refresh_token:
-            try:
-                claims = accounts.tokens.decode(data.refresh_token, TokenUse.REFRESH)
-            except InvalidTokenError:
-                return
-            await accounts.log_out(user_id=request.user.id, session_id=claims.session_id)
+        refresh_token = data.refresh_token if data is not None else None
+        await accounts.log_out(request.user, session_id=request.auth.session_id, refresh_token=refresh_token)
 
 
 class UserController(Controller):
@@ -205,7 +199,7 @@ class UserController(Controller):
         "/",
         operation_id="getCurrentUser",
         summary="The signed-in user",
-        raises=[NotAuthorizedException, ServiceUnavailable],
+        raises=[NotAuthorizedException, ServiceUnavailableException],
     )
     async def me(self, request: Request[User, TokenClaims, Any]) -> UserRead:
         return to_user_read(request.user)
@@ -222,9 +216,7 @@ class UserController(Controller):
         data: ProfileUpdateBody,
         accounts: AccountService,
     ) -> UserRead:
-        if data.full_name is msgspec.UNSET:
-            return to_user_read(request.user)
-        return to_user_read(await accounts.rename(request.user, data.full_name))
+        return to_user_read(await accounts.update_profile(request.user, data))
 
     @put(
         "/password",

@@ -6,6 +6,7 @@ import datetime
 import uuid
 from dataclasses import dataclass
 
+import msgspec
 from advanced_alchemy.exceptions import RepositoryError
 from litestar.stores.base import Store
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +15,7 @@ from uuid_utils.compat import uuid7
 from contacts_api.accounts.models import LoginSession, User
 from contacts_api.accounts.passwords import PasswordHasher
 from contacts_api.accounts.repositories import LoginSessionRepository, UserRepository
-from contacts_api.accounts.schemas import Signup, TokenPair
+from contacts_api.accounts.schemas import ProfileUpdate, Signup, TokenPair
 from contacts_api.accounts.throttling import LoginFailureThrottle
 from contacts_api.accounts.tokens import InvalidTokenError, TokenCodec, TokenUse
 from contacts_api.clock import Clock
@@ -107,11 +108,21 @@ class AccountService:
         access = self.tokens.issue(TokenUse.ACCESS, user_id=claims.user_id, session_id=claims.session_id, now=now)
         return self._token_pair(access.token, new_refresh.token)
 
-    async def log_out(self, *, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
-        await self.sessions.revoke(session_id, now=self.clock(), user_id=user_id)
+    async def log_out(self, user: User, *, session_id: uuid.UUID, refresh_token: str | None = None) -> None:
+        """End this session, and the one of `refresh_token` too if it is the same user's."""
+        now = self.clock()
+        await self.sessions.revoke(session_id, now=now, user_id=user.id)
+        if refresh_token:
+            try:
+                other = self.tokens.decode(refresh_token, TokenUse.REFRESH).session_id
+            except InvalidTokenError:
+                return  # nothing more to end: a bad token opens no session
+            await self.sessions.revoke(other, now=now, user_id=user.id)
 
-    async def rename(self, user: User, full_name: str | None) -> User:
-        user.full_name = full_name
+    async def update_profile(self, user: User, changes: ProfileUpdate) -> User:
+        if changes.full_name is msgspec.UNSET:
+            return user  # an empty PATCH changes nothing
+        user.full_name = changes.full_name
         # Not `users.update(user)`: it copies every column, and the deferred (unloaded) password
         # hash would be copied as NULL.
         await self.db_session.flush()

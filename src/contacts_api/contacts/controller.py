@@ -14,6 +14,7 @@ from litestar.di import Provide
 from litestar.exceptions import (
     NotAuthorizedException,
     NotFoundException,
+    ServiceUnavailableException,
     ValidationException,
 )
 from litestar.openapi.spec import Link, OpenAPI, OpenAPIFormat, OpenAPIResponse, Operation, Schema
@@ -35,7 +36,7 @@ from contacts_api.contacts.schemas import (
 )
 from contacts_api.contacts.service import EARLIEST_BIRTHDAY, ContactService
 from contacts_api.docs import iso_dates_between_pattern
-from contacts_api.errors import BODY_ERRORS, ConflictError, ServiceUnavailable
+from contacts_api.errors import BODY_ERRORS, ConflictError
 from contacts_api.validation import STORABLE_TEXT
 
 SearchText = Annotated[
@@ -106,7 +107,7 @@ class ContactController(Controller):
         "/",
         operation_id="listContacts",
         summary="List and search contacts",
-        raises=[ValidationException, NotAuthorizedException, ServiceUnavailable],
+        raises=[ValidationException, NotAuthorizedException, ServiceUnavailableException],
     )
     async def list_contacts(
         self,
@@ -127,7 +128,7 @@ class ContactController(Controller):
         "/birthdays",
         operation_id="listUpcomingBirthdays",
         summary="Contacts with a birthday soon",
-        raises=[ValidationException, NotAuthorizedException, ServiceUnavailable],
+        raises=[ValidationException, NotAuthorizedException, ServiceUnavailableException],
     )
     async def upcoming_birthdays(
         self,
@@ -144,7 +145,7 @@ class ContactController(Controller):
         "/{contact_id:uuid}",
         operation_id="getContact",
         summary="Read a contact",
-        raises=[NotAuthorizedException, NotFoundException, ServiceUnavailable],
+        raises=[NotAuthorizedException, NotFoundException, ServiceUnavailableException],
     )
     async def get_contact(self, contact_id: ContactId, contacts: ContactService) -> ContactRead:
         return to_contact_read(await contacts.get_contact(contact_id))
@@ -176,7 +177,7 @@ class ContactController(Controller):
         operation_id="deleteContact",
         status_code=HTTP_204_NO_CONTENT,
         summary="Delete a contact",
-        raises=[NotAuthorizedException, NotFoundException, ServiceUnavailable],
+        raises=[NotAuthorizedException, NotFoundException, ServiceUnavailableException],
     )
     async def delete_contact(self, contact_id: ContactId, contacts: ContactService) -> None:
         await contacts.delete_contact(contact_id)

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Sequence
 
 from advanced_alchemy.exceptions import RepositoryError
+from litestar.exceptions import NotFoundException
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -19,7 +20,7 @@ from contacts_api.clock import Clock
 from contacts_api.contacts.models import Contact
 from contacts_api.contacts.repository import ContactRepository
 from contacts_api.contacts.schemas import ContactFilters, ContactPatch, ContactWrite
-from contacts_api.errors import ConflictError, ResourceNotFound, is_unique_violation
+from contacts_api.errors import ConflictError, is_unique_violation
 from contacts_api.validation import invalid_field
 
 DUPLICATE_EMAIL = "You already have a contact with this email"
@@ -50,7 +51,7 @@ class ContactService:
         contact = await self.contacts.get_owned(self.owner_id, contact_id)
         if contact is None:
             # The same answer whether the id does not exist or belongs to someone else.
-            raise ResourceNotFound(detail="Contact not found")
+            raise NotFoundException(detail="Contact not found")
         return contact
 
     async def replace_contact(self, contact_id: uuid.UUID, data: ContactWrite) -> Contact:
@@ -61,7 +62,7 @@ class ContactService:
 
     async def delete_contact(self, contact_id: uuid.UUID) -> None:
         if not await self.contacts.delete_owned(self.owner_id, contact_id):
-            raise ResourceNotFound(detail="Contact not found")
+            raise NotFoundException(detail="Contact not found")
 
     async def list_contacts(self, filters: ContactFilters, *, limit: int, offset: int) -> tuple[Sequence[Contact], int]:
         return await self.contacts.search(self.owner_id, filters, limit=limit, offset=offset)
@@ -81,7 +82,7 @@ class ContactService:
             await self.db_session.flush()
         except StaleDataError:
             # Deleted by a concurrent request between our read and our write.
-            raise ResourceNotFound(detail="Contact not found") from None
+            raise NotFoundException(detail="Contact not found") from None
         except SQLAlchemyError as exc:
             raise_if_duplicate(exc)
             raise
