@@ -9,7 +9,7 @@ import logging.config
 import os
 from collections.abc import Callable
 from functools import wraps
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import click
 from alembic import command
@@ -85,14 +85,38 @@ def main() -> None:
 @one_line_errors
 def serve(host: str, port: int, workers: int, reload: bool) -> None:
     """Run the API server. With the default SQLite database, its schema is migrated first."""
-    import uvicorn
-
     settings = settings_from_env()
     logging.config.dictConfig(logging_config(settings))
     if settings.is_sqlite:
         upgrade_database(settings.database_url)
-    uvicorn.run(
+    run_server(
         "contacts_api.app:create_app",
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        log_config=logging_config(settings),
+    )
+
+
+def run_server(
+    app_factory: str,
+    *,
+    host: str,
+    port: int,
+    workers: int = 1,
+    reload: bool = False,
+    log_config: dict[str, Any] | None = None,
+) -> None:
+    """Serve `app_factory` ("module:function") with the production server settings.
+
+    The one place those settings live, so that the benchmark's baseline apps run exactly as the
+    service does.
+    """
+    import uvicorn
+
+    uvicorn.run(
+        app_factory,
         factory=True,
         host=host,
         port=port,
@@ -103,7 +127,7 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
         # unknown method itself with a plain-text 400.
         http="h11",
         server_header=False,
-        log_config=logging_config(settings),
+        log_config=log_config,
         access_log=False,
     )
 
