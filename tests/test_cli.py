@@ -73,7 +73,7 @@ def test_db_downgrade_goes_back_one_step(tmp_path: Path) -> None:
     subprocess.run([*CLI, "db", "upgrade"], env=env, cwd=tmp_path, check=True, capture_output=True)  # noqa: S603
     result = subprocess.run([*CLI, "db", "downgrade"], env=env, cwd=tmp_path, capture_output=True, check=False)  # noqa: S603
     assert result.returncode == 0, result.stderr.decode()
-    assert asyncio.run(query_scalar(url, "SELECT version_num FROM alembic_version")) == "0001"
+    assert asyncio.run(query_scalar(url, "SELECT version_num FROM alembic_version")) == "0002"
 
 
 def test_a_bad_setting_is_one_line_and_exit_code_1(tmp_path: Path) -> None:

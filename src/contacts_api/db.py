@@ -36,6 +36,7 @@ MIGRATIONS_DIR = (
     _PACKAGED_MIGRATIONS if _PACKAGED_MIGRATIONS.is_dir() else Path(__file__).resolve().parents[2] / "migrations"
 )
 DB_CONFIG_STATE_KEY = "db_config"
+SINGLE_STATEMENT = "single_statement"  # a route handler `opt`: see request_session()
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -109,6 +110,21 @@ def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     )
 
 
+async def request_session(state: State, scope: Scope) -> AsyncSession:
+    """The request's one database session (created on first use, then shared by all who ask).
+
+    A route whose handler declares `opt={SINGLE_STATEMENT: True}` does all its work in one SQL
+    statement, which the database applies atomically by itself: its session runs in autocommit
+    mode, saving the BEGIN and COMMIT round trips a transaction would cost.
+    """
+    config: SQLAlchemyAsyncConfig = state[DB_CONFIG_STATE_KEY]
+    session = config.provide_session(state, scope)
+    route_handler = scope.get("route_handler")
+    if route_handler is not None and route_handler.opt.get(SINGLE_STATEMENT) and not session.in_transaction():
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return session
+
+
 async def provide_db_session(state: State, scope: Scope) -> AsyncGenerator[AsyncSession, None]:
     """The request's unit of work: committed when the handler succeeds, rolled back when it raises.
 
@@ -117,8 +133,7 @@ async def provide_db_session(state: State, scope: Scope) -> AsyncGenerator[Async
     before the response is sent and inside Litestar's exception handling, turns a failed commit
     into an error response instead. The auth middleware shares this same session.
     """
-    config: SQLAlchemyAsyncConfig = state[DB_CONFIG_STATE_KEY]
-    session = config.provide_session(state, scope)
+    session = await request_session(state, scope)
     try:
         yield session
     except BaseException:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar.connection import ASGIConnection
 from litestar.middleware import (
     AbstractAuthenticationMiddleware,
@@ -15,7 +14,7 @@ from litestar.middleware import (
 from contacts_api.accounts.repositories import UserRepository
 from contacts_api.accounts.services import ACCOUNTS_STATE_KEY, AccountsConfig
 from contacts_api.accounts.tokens import InvalidTokenError, TokenUse
-from contacts_api.db import DB_CONFIG_STATE_KEY
+from contacts_api.db import request_session
 from contacts_api.errors import InvalidCredentials
 
 
@@ -41,9 +40,8 @@ class JWTAuthMiddleware(AbstractAuthenticationMiddleware):
         except InvalidTokenError as exc:
             raise InvalidCredentials(str(exc), token_given=True) from None
 
-        db_config: SQLAlchemyAsyncConfig = state[DB_CONFIG_STATE_KEY]
         # The request's own session, so the handler reuses this connection.
-        db_session = db_config.provide_session(state, connection.scope)
+        db_session = await request_session(state, connection.scope)
         user = await UserRepository(session=db_session).get_by_active_session(
             user_id=claims.user_id, session_id=claims.session_id, now=accounts.clock()
         )

@@ -6,10 +6,22 @@ import datetime
 import uuid
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import undefer
 
 from contacts_api.accounts.models import LoginSession, User
+
+# Run on every authenticated request, so built once: building a statement costs more than running it.
+_USER_BY_ACTIVE_SESSION = (
+    select(User)
+    .join(LoginSession, LoginSession.user_id == User.id)
+    .where(
+        User.id == bindparam("user"),
+        LoginSession.id == bindparam("session"),
+        LoginSession.revoked_at.is_(None),
+        LoginSession.absolute_expires_at > bindparam("now"),
+    )
+)
 
 
 class UserRepository(SQLAlchemyAsyncRepository[User]):
@@ -26,17 +38,8 @@ class UserRepository(SQLAlchemyAsyncRepository[User]):
         self, *, user_id: uuid.UUID, session_id: uuid.UUID, now: datetime.datetime
     ) -> User | None:
         """The user behind an access token, provided its login session is still alive: one query."""
-        statement = (
-            select(User)
-            .join(LoginSession, LoginSession.user_id == User.id)
-            .where(
-                User.id == user_id,
-                LoginSession.id == session_id,
-                LoginSession.revoked_at.is_(None),
-                LoginSession.absolute_expires_at > now,
-            )
-        )
-        return (await self.session.execute(statement)).scalar_one_or_none()
+        parameters = {"user": user_id, "session": session_id, "now": now}
+        return (await self.session.execute(_USER_BY_ACTIVE_SESSION, parameters)).scalar_one_or_none()
 
 
 class LoginSessionRepository(SQLAlchemyAsyncRepository[LoginSession]):

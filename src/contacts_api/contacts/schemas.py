@@ -85,7 +85,9 @@ class ContactPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omi
         return {name: value for name, value in msgspec.structs.asdict(self).items() if value is not msgspec.UNSET}
 
 
-class ContactRead(msgspec.Struct, kw_only=True):
+class ContactRead(msgspec.Struct):
+    """A contact as the API returns it. Positional fields: the repository fills one from a row."""
+
     id: uuid.UUID
     first_name: str
     last_name: str

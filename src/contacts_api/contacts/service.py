@@ -8,18 +8,14 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Sequence
 
-from advanced_alchemy.exceptions import RepositoryError
 from litestar.exceptions import NotFoundException
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.exc import StaleDataError
 
 from contacts_api.clock import Clock
-from contacts_api.contacts.models import Contact
 from contacts_api.contacts.repository import ContactRepository
-from contacts_api.contacts.schemas import ContactFilters, ContactPatch, ContactWrite
+from contacts_api.contacts.schemas import ContactFilters, ContactPatch, ContactRead, ContactWrite, UpcomingBirthday
 from contacts_api.errors import ConflictError, is_unique_violation
 from contacts_api.validation import invalid_field
 
@@ -39,53 +35,48 @@ class ContactService:
     def today(self) -> datetime.date:
         return self.clock().date()
 
-    async def create_contact(self, data: ContactWrite) -> Contact:
+    async def create_contact(self, data: ContactWrite) -> ContactRead:
         self._check_birthday(data.birthday)
         try:
-            return await self.contacts.add(Contact(owner_id=self.owner_id, **data.fields()))
-        except RepositoryError as exc:
+            return await self.contacts.insert(self.owner_id, data.fields())
+        except SQLAlchemyError as exc:
             raise_if_duplicate(exc)
             raise
 
-    async def get_contact(self, contact_id: uuid.UUID) -> Contact:
+    async def get_contact(self, contact_id: uuid.UUID) -> ContactRead:
         contact = await self.contacts.get_owned(self.owner_id, contact_id)
         if contact is None:
             # The same answer whether the id does not exist or belongs to someone else.
             raise NotFoundException(detail="Contact not found")
         return contact
 
-    async def replace_contact(self, contact_id: uuid.UUID, data: ContactWrite) -> Contact:
+    async def replace_contact(self, contact_id: uuid.UUID, data: ContactWrite) -> ContactRead:
         return await self._change(contact_id, data.fields())
 
-    async def patch_contact(self, contact_id: uuid.UUID, data: ContactPatch) -> Contact:
+    async def patch_contact(self, contact_id: uuid.UUID, data: ContactPatch) -> ContactRead:
         return await self._change(contact_id, data.fields())
 
     async def delete_contact(self, contact_id: uuid.UUID) -> None:
         if not await self.contacts.delete_owned(self.owner_id, contact_id):
             raise NotFoundException(detail="Contact not found")
 
-    async def list_contacts(self, filters: ContactFilters, *, limit: int, offset: int) -> tuple[Sequence[Contact], int]:
+    async def list_contacts(self, filters: ContactFilters, *, limit: int, offset: int) -> tuple[list[ContactRead], int]:
         return await self.contacts.search(self.owner_id, filters, limit=limit, offset=offset)
 
-    async def upcoming_birthdays(self, days: int) -> list[tuple[Contact, datetime.date]]:
+    async def upcoming_birthdays(self, days: int) -> list[UpcomingBirthday]:
         return await self.contacts.upcoming_birthdays(self.owner_id, today=self.today(), days=days)
 
-    async def _change(self, contact_id: uuid.UUID, fields: dict[str, object]) -> Contact:
+    async def _change(self, contact_id: uuid.UUID, fields: dict[str, object]) -> ContactRead:
         birthday = fields.get("birthday")
         if isinstance(birthday, datetime.date):
             self._check_birthday(birthday)
-        contact = await self.get_contact(contact_id)
-        for name, value in fields.items():
-            setattr(contact, name, value)
         try:
-            # Flushed now, so that a duplicate email surfaces here as a 409.
-            await self.db_session.flush()
-        except StaleDataError:
-            # Deleted by a concurrent request between our read and our write.
-            raise NotFoundException(detail="Contact not found") from None
+            contact = await self.contacts.update_owned(self.owner_id, contact_id, fields)
         except SQLAlchemyError as exc:
             raise_if_duplicate(exc)
             raise
+        if contact is None:
+            raise NotFoundException(detail="Contact not found")
         return contact
 
     def _check_birthday(self, birthday: datetime.date) -> None:
