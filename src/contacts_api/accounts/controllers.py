@@ -179,7 +179,7 @@ class AuthController(Controller):
     )
     async def log_out(
         self,
-        request: Request[User, TokenClaims, Any],
+        request: Request[UserRead, TokenClaims, Any],
         accounts: AccountService,
         data: LogoutBody = None,
     ) -> None:
@@ -201,8 +201,8 @@ class UserController(Controller):
         summary="The signed-in user",
         raises=[NotAuthorizedException, ServiceUnavailableException],
     )
-    async def me(self, request: Request[User, TokenClaims, Any]) -> UserRead:
-        return to_user_read(request.user)
+    async def me(self, request: Request[UserRead, TokenClaims, Any]) -> UserRead:
+        return request.user
 
     @patch(
         "/",
@@ -212,11 +212,11 @@ class UserController(Controller):
     )
     async def update_me(
         self,
-        request: Request[User, TokenClaims, Any],
+        request: Request[UserRead, TokenClaims, Any],
         data: ProfileUpdateBody,
         accounts: AccountService,
     ) -> UserRead:
-        return to_user_read(await accounts.update_profile(request.user, data))
+        return await accounts.update_profile(request.user, data)
 
     @put(
         "/password",
@@ -227,7 +227,7 @@ class UserController(Controller):
     )
     async def change_password(
         self,
-        request: Request[User, TokenClaims, Any],
+        request: Request[UserRead, TokenClaims, Any],
         data: PasswordChangeBody,
         accounts: AccountService,
     ) -> None:
@@ -247,7 +247,7 @@ class UserController(Controller):
     )
     async def delete_me(
         self,
-        request: Request[User, TokenClaims, Any],
+        request: Request[UserRead, TokenClaims, Any],
         data: AccountDeletionBody,
         accounts: AccountService,
     ) -> None:

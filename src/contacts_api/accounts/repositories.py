@@ -6,22 +6,30 @@ import datetime
 import uuid
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy import Table, bindparam, delete, or_, select, update
 from sqlalchemy.orm import undefer
 
 from contacts_api.accounts.models import LoginSession, User
+from contacts_api.accounts.schemas import UserRead
 
-# Run on every authenticated request, so built once: building a statement costs more than running it.
+USERS: Table = User.__table__  # type: ignore[assignment]
+SESSIONS: Table = LoginSession.__table__  # type: ignore[assignment]
+# The columns of UserRead, in its field order: a row maps onto the struct positionally.
+USER_READ_COLUMNS = tuple(USERS.c[name] for name in UserRead.__struct_fields__)
+
+# Run on every authenticated request, so built once (building a statement costs more than running
+# it), and in Core: no ORM entity to load, the row becomes a UserRead.
 _USER_BY_ACTIVE_SESSION = (
-    select(User)
-    .join(LoginSession, LoginSession.user_id == User.id)
+    select(*USER_READ_COLUMNS)
+    .join(SESSIONS, SESSIONS.c.user_id == USERS.c.id)
     .where(
-        User.id == bindparam("user"),
-        LoginSession.id == bindparam("session"),
-        LoginSession.revoked_at.is_(None),
-        LoginSession.absolute_expires_at > bindparam("now"),
+        USERS.c.id == bindparam("user"),
+        SESSIONS.c.id == bindparam("session"),
+        SESSIONS.c.revoked_at.is_(None),
+        SESSIONS.c.absolute_expires_at > bindparam("now"),
     )
 )
+_UPDATE_FULL_NAME = update(USERS).where(USERS.c.id == bindparam("user")).returning(*USER_READ_COLUMNS)
 
 
 class UserRepository(SQLAlchemyAsyncRepository[User]):
@@ -36,10 +44,17 @@ class UserRepository(SQLAlchemyAsyncRepository[User]):
 
     async def get_by_active_session(
         self, *, user_id: uuid.UUID, session_id: uuid.UUID, now: datetime.datetime
-    ) -> User | None:
+    ) -> UserRead | None:
         """The user behind an access token, provided its login session is still alive: one query."""
         parameters = {"user": user_id, "session": session_id, "now": now}
-        return (await self.session.execute(_USER_BY_ACTIVE_SESSION, parameters)).scalar_one_or_none()
+        row = (await self.session.execute(_USER_BY_ACTIVE_SESSION, parameters)).one_or_none()
+        return None if row is None else UserRead(*row)
+
+    async def update_full_name(self, user_id: uuid.UUID, full_name: str | None, *, now: datetime.datetime) -> UserRead:
+        # Not `update(user)`: it copies every column, and the deferred (unloaded) password hash
+        # would be copied as NULL.
+        parameters = {"user": user_id, "full_name": full_name, "updated_at": now}
+        return UserRead(*(await self.session.execute(_UPDATE_FULL_NAME, parameters)).one())
 
 
 class LoginSessionRepository(SQLAlchemyAsyncRepository[LoginSession]):

@@ -82,7 +82,11 @@ class TokenPair(msgspec.Struct, kw_only=True):
     expires_in: Annotated[int, msgspec.Meta(description="Seconds until the access token expires")]
 
 
-class UserRead(msgspec.Struct, kw_only=True):
+class UserRead(msgspec.Struct):
+    """A user as the API shows them, and `request.user` on authenticated requests.
+
+    Positional fields: the repository fills one from a row."""
+
     id: uuid.UUID
     email: str
     full_name: str | None

@@ -15,7 +15,7 @@ from uuid_utils.compat import uuid7
 from contacts_api.accounts.models import LoginSession, User
 from contacts_api.accounts.passwords import PasswordHasher
 from contacts_api.accounts.repositories import LoginSessionRepository, UserRepository
-from contacts_api.accounts.schemas import ProfileUpdate, Signup, TokenPair
+from contacts_api.accounts.schemas import ProfileUpdate, Signup, TokenPair, UserRead
 from contacts_api.accounts.throttling import LoginFailureThrottle
 from contacts_api.accounts.tokens import InvalidTokenError, TokenCodec, TokenUse
 from contacts_api.clock import Clock
@@ -108,7 +108,7 @@ class AccountService:
         access = self.tokens.issue(TokenUse.ACCESS, user_id=claims.user_id, session_id=claims.session_id, now=now)
         return self._token_pair(access.token, new_refresh.token)
 
-    async def log_out(self, user: User, *, session_id: uuid.UUID, refresh_token: str | None = None) -> None:
+    async def log_out(self, user: UserRead, *, session_id: uuid.UUID, refresh_token: str | None = None) -> None:
         """End this session, and the one of `refresh_token` too if it is the same user's."""
         now = self.clock()
         await self.sessions.revoke(session_id, now=now, user_id=user.id)
@@ -119,27 +119,23 @@ class AccountService:
                 return  # nothing more to end: a bad token opens no session
             await self.sessions.revoke(other, now=now, user_id=user.id)
 
-    async def update_profile(self, user: User, changes: ProfileUpdate) -> User:
+    async def update_profile(self, user: UserRead, changes: ProfileUpdate) -> UserRead:
         if changes.full_name is msgspec.UNSET:
             return user  # an empty PATCH changes nothing
-        user.full_name = changes.full_name
-        # Not `users.update(user)`: it copies every column, and the deferred (unloaded) password
-        # hash would be copied as NULL.
-        await self.db_session.flush()
-        return user
+        return await self.users.update_full_name(user.id, changes.full_name, now=self.clock())
 
-    async def change_password(self, user: User, *, current_session_id: uuid.UUID, current: str, new: str) -> None:
+    async def change_password(self, user: UserRead, *, current_session_id: uuid.UUID, current: str, new: str) -> None:
         """Set a new password (already checked against the policy) and end every other session."""
         stored = await self._check_password(user, current)
         stored.password_hash = await self.passwords.hash(new)
         await self.sessions.revoke_all_for_user(user.id, now=self.clock(), keep=current_session_id)
 
-    async def delete_account(self, user: User, password: str) -> None:
+    async def delete_account(self, user: UserRead, password: str) -> None:
         await self._check_password(user, password)
         # Sessions and contacts go with the user through ON DELETE CASCADE, in this transaction.
         await self.users.delete(user.id)
 
-    async def _check_password(self, user: User, password: str) -> User:
+    async def _check_password(self, user: UserRead, password: str) -> User:
         """Re-check the password of a signed-in user, under the same failure limit as login: a
         stolen access token must not become an unlimited password oracle."""
         async with self.login_throttle.attempt(user.email) as attempt:

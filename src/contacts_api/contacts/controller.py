@@ -22,7 +22,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contacts_api.accounts.guards import BEARER_SECURITY, requires_user
-from contacts_api.accounts.models import User
+from contacts_api.accounts.schemas import UserRead
 from contacts_api.clock import CLOCK_STATE_KEY
 from contacts_api.contacts.schemas import (
     ContactFilters,
@@ -76,7 +76,9 @@ def document_birthday_rule(openapi: OpenAPI, today: datetime.date) -> None:
                 candidate.pattern = pattern
 
 
-def provide_contact_service(db_session: AsyncSession, request: Request[User, Any, Any], state: State) -> ContactService:
+def provide_contact_service(
+    db_session: AsyncSession, request: Request[UserRead, Any, Any], state: State
+) -> ContactService:
     return ContactService(db_session, owner_id=request.user.id, clock=state[CLOCK_STATE_KEY])
 
 
