@@ -1,16 +1,27 @@
 """Passwords to the letter of OWASP ASVS 5.0 V6: long ones work whole, common ones are refused,
-and a failed login takes as long for an unknown email as for a wrong password."""
+and a failed login takes as long for an unknown email as for a wrong password. Hashing runs in a few
+low-priority threads."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import statistics
+import sys
+import threading
 import time
 
 import pytest
 from litestar.testing import AsyncTestClient
 
-from contacts_api.accounts.passwords import COMMON_PASSWORDS_CHECKED, common_passwords, password_problem
+from contacts_api.accounts.passwords import (
+    COMMON_PASSWORDS_CHECKED,
+    LOWEST_PRIORITY,
+    HashingThreads,
+    common_passwords,
+    password_problem,
+    thread_niceness,
+)
 from contacts_api.app import create_app
 from contacts_api.config import Settings
 from tests.conftest import Client, make_settings, wipe
@@ -69,3 +80,34 @@ async def test_unknown_email_and_wrong_password_take_about_the_same_time(setting
     await wipe(settings.database_url)
     # Without the dummy hash an unknown email would answer some 20 times faster.
     assert 0.6 < unknown / wrong < 1.6, (unknown, wrong)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread priorities are a Linux feature")
+async def test_password_hashing_runs_at_the_lowest_cpu_priority() -> None:
+    threads = HashingThreads(1)
+    try:
+        assert await threads.run(thread_niceness) == LOWEST_PRIORITY
+        assert thread_niceness() == 0  # the event loop's thread keeps its priority
+    finally:
+        threads.close()
+
+
+async def test_password_hashing_runs_at_most_the_configured_number_of_hashes_at_once() -> None:
+    threads = HashingThreads(2)
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    def hash_for_a_while() -> None:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+
+    try:
+        await asyncio.gather(*(threads.run(hash_for_a_while) for _ in range(6)))
+    finally:
+        threads.close()
+    assert most == 2

@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Lite
     db_config = alchemy_config(settings)
     rate_limit_store = create_rate_limit_store(settings)
     rate_limit = auth_rate_limit(settings)
+    accounts = AccountsConfig.from_settings(settings, utc_now, rate_limit_store)
     cors = CORSConfig(allow_origins=settings.cors_origin_list) if settings.cors_origin_list else None
     app = Litestar(
         route_handlers=[health, docs_assets_router(), AuthController, UserController, ContactController],
@@ -45,10 +46,11 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Lite
         exception_handlers=exception_handlers,
         openapi_config=openapi_config(),
         cors_config=cors,
+        on_shutdown=[accounts.passwords.threads.close],
         state=State(
             {
                 DB_CONFIG_STATE_KEY: db_config,
-                ACCOUNTS_STATE_KEY: AccountsConfig.from_settings(settings, utc_now, rate_limit_store),
+                ACCOUNTS_STATE_KEY: accounts,
                 CLOCK_STATE_KEY: clock,
             }
         ),

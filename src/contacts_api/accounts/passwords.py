@@ -1,15 +1,22 @@
 """Password hashing (argon2id) and the password policy.
 
 Hashing costs tens of milliseconds of CPU by design, so every hash and verify runs in a worker
-thread: the event loop keeps serving other requests meanwhile.
+thread at the lowest CPU priority: the event loop keeps serving other requests meanwhile, and a
+flood of logins takes only the CPU time that requests leave idle.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import os
 import secrets
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
-import anyio.to_thread
 from argon2 import PasswordHasher as Argon2Hasher
 from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -20,6 +27,8 @@ from contacts_api.config import Settings
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 128
 COMMON_PASSWORDS_CHECKED = 10_000
+LOWEST_PRIORITY = 19  # the highest nice value
+T = TypeVar("T")
 
 
 @functools.cache
@@ -43,6 +52,32 @@ def password_problem(password: str) -> str | None:
     return None
 
 
+def thread_niceness() -> int:
+    """The calling thread's nice value (Linux keeps one per thread)."""
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+def _lower_thread_priority() -> None:
+    # On Linux, PRIO_PROCESS with a thread id renices that thread alone, and the threads argon2
+    # starts for its parallelism inherit it. Elsewhere it would renice the whole process: skip.
+    if sys.platform == "linux":
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOWEST_PRIORITY)
+
+
+class HashingThreads:
+    """The worker threads password hashes run on: at most `count` hashes at once, which also
+    bounds their memory (each takes ARGON2_MEMORY_COST_KIB), at the lowest CPU priority."""
+
+    def __init__(self, count: int) -> None:
+        self._executor = ThreadPoolExecutor(count, "password-hashing", initializer=_lower_thread_priority)
+
+    async def run(self, func: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, func, *args)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
 class PasswordHasher:
     def __init__(self, settings: Settings) -> None:
         self._hasher = Argon2Hasher(
@@ -51,13 +86,14 @@ class PasswordHasher:
             parallelism=settings.argon2_parallelism,
             type=Type.ID,
         )
+        self.threads = HashingThreads(settings.password_hashing_threads)
         self._dummy_hash: str | None = None
 
     async def hash(self, password: str) -> str:
-        return await anyio.to_thread.run_sync(self._hasher.hash, password)
+        return await self.threads.run(self._hasher.hash, password)
 
     async def verify(self, password_hash: str, password: str) -> bool:
-        return await anyio.to_thread.run_sync(self._verify_sync, password_hash, password)
+        return await self.threads.run(self._verify_sync, password_hash, password)
 
     async def verify_against_nothing(self, password: str) -> None:
         """Spend the same time as a real verify, for an account that does not exist.
