@@ -1,0 +1,1 @@
+"""Load tests of contacts-api against its ceilings; run `python -m benchmarks --help`."""

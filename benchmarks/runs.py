@@ -1,0 +1,166 @@
+"""The load runs, in order: the two ceilings, then the service route by route, then the flood pair."""
+
+from __future__ import annotations
+
+import secrets
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+
+from benchmarks.database import BenchDatabase
+from benchmarks.errors import BenchmarkError
+from benchmarks.seed import SeededData
+from benchmarks.servers import ceiling_spec, running_server, service_spec
+from benchmarks.wrk import WrkLoad, WrkResult, finish_wrk, run_wrk, start_wrk, stop_wrk
+
+LOGIN_CONNECTIONS = 4  # argon2 is slow on purpose; more connections would only queue
+FLOOD_PAIR_CONNECTIONS = 8
+FLOOD_LEAD_SECONDS = 1  # the flood starts this much before the measured run and ends as much after
+BIRTHDAYS_PATH = "/api/contacts/birthdays?days=7"
+LIST_PATH = "/api/contacts?limit=20"
+LOGIN_PATH = "/api/auth/login"
+# Log in again when a token would expire before a run plus this margin ends.
+TOKEN_MARGIN_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Options:
+    workers: int
+    duration: int
+    connections: int
+
+
+@dataclass(frozen=True)
+class Measurement:
+    key: str
+    name: str
+    server: str
+    request: str
+    connections: int
+    baseline: str | None  # the key of the ceiling this run is compared with
+    result: WrkResult
+
+
+def describe(load: WrkLoad) -> str:
+    """What a run sends, as the report shows it: `GET /api/contacts?limit=20`."""
+    url = urllib.parse.urlsplit(load.url)
+    method = "GET" if load.script == "get.lua" else "POST"
+    return f"{method} {url.path}{'?' + url.query if url.query else ''}"
+
+
+@dataclass
+class LoadRunner:
+    wrk_path: str
+    console: Console
+    measurements: list[Measurement] = field(default_factory=list)
+
+    def record(self, key: str, name: str, server: str, load: WrkLoad, result: WrkResult, baseline: str | None) -> None:
+        self.measurements.append(Measurement(key, name, server, describe(load), load.connections, baseline, result))
+        self.console.print(
+            f"  {name:<34} {result.requests_per_second:>9.1f} req/s  p50 {result.latency_p50_us / 1000:>8.2f} ms  "
+            f"p99 {result.latency_p99_us / 1000:>8.2f} ms  errors {result.errors}"
+        )
+
+    def measure(self, key: str, name: str, server: str, load: WrkLoad, baseline: str | None = None) -> None:
+        self.record(key, name, server, load, run_wrk(self.wrk_path, load), baseline)
+
+
+@dataclass
+class TokenBook:
+    """Access tokens per email, logged in for once and renewed only when they would expire."""
+
+    base_url: str
+    password: str
+    valid_for_seconds: float
+    tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
+
+    def token(self, email: str) -> str:
+        cached = self.tokens.get(email)
+        if cached is None or cached[1] - time.monotonic() < self.valid_for_seconds:
+            cached = self._log_in(email)
+            self.tokens[email] = cached
+        return cached[0]
+
+    def _log_in(self, email: str) -> tuple[str, float]:
+        try:
+            response = httpx.post(
+                f"{self.base_url}{LOGIN_PATH}", json={"email": email, "password": self.password}, timeout=30
+            )
+        except httpx.HTTPError as exc:
+            raise BenchmarkError(f"logging in as {email} failed: {exc!r}") from None
+        if response.status_code != 200:
+            raise BenchmarkError(f"logging in as {email} answered {response.status_code}: {response.text[:500]}")
+        body = response.json()
+        return str(body["access_token"]), time.monotonic() + float(body["expires_in"])
+
+
+def run_ceilings(
+    runner: LoadRunner, options: Options, database: BenchDatabase, seeded: SeededData, workdir: Path
+) -> None:
+    hello = ceiling_spec("hello", workers=options.workers)
+    with running_server(hello, workdir) as base_url:
+        load = WrkLoad(f"{base_url}/", "get.lua", options.connections, options.duration)
+        runner.measure("hello", "ceiling: hello", "hello", load)
+    asyncpg_list = ceiling_spec(
+        "asyncpg-list",
+        workers=options.workers,
+        extra_env={"BENCH_DATABASE_URL": database.asyncpg_dsn, "BENCH_OWNER_ID": str(seeded.small.id)},
+    )
+    with running_server(asyncpg_list, workdir) as base_url:
+        load = WrkLoad(f"{base_url}{LIST_PATH}", "get.lua", options.connections, options.duration)
+        runner.measure("asyncpg_list", "ceiling: asyncpg-list (small book)", "asyncpg-list", load)
+
+
+def run_service(
+    runner: LoadRunner, options: Options, database: BenchDatabase, seeded: SeededData, workdir: Path
+) -> None:
+    spec = service_spec(
+        database_url=database.sqlalchemy_url, jwt_secret=secrets.token_urlsafe(48), workers=options.workers
+    )
+    with running_server(spec, workdir) as base_url:
+        tokens = TokenBook(base_url, seeded.password, options.duration + 2 * FLOOD_LEAD_SECONDS + TOKEN_MARGIN_SECONDS)
+        small, big, flooder = seeded.small.email, seeded.big.email, seeded.flooder.email
+
+        def get(path: str, email: str, connections: int = options.connections) -> WrkLoad:
+            env = {"BENCH_TOKEN": tokens.token(email)}
+            return WrkLoad(f"{base_url}{path}", "get.lua", connections, options.duration, env)
+
+        def login(connections: int, duration: int = options.duration) -> WrkLoad:
+            env = {"BENCH_EMAIL": flooder, "BENCH_PASSWORD": seeded.password}
+            return WrkLoad(f"{base_url}{LOGIN_PATH}", "login.lua", connections, duration, env)
+
+        search = f"/api/contacts?q={urllib.parse.quote(seeded.search_fragment)}"
+        runner.measure("list", "list, small book", "service", get(LIST_PATH, small), "asyncpg_list")
+        runner.measure("get", "get by id", "service", get(f"/api/contacts/{seeded.small_contact_id}", small), "hello")
+        runner.measure("search_small", "search, small book", "service", get(search, small), "hello")
+        runner.measure("search_big", "search, big book", "service", get(search, big), "hello")
+        runner.measure("birthdays_small", "birthdays, small book", "service", get(BIRTHDAYS_PATH, small), "hello")
+        runner.measure("birthdays_big", "birthdays, big book", "service", get(BIRTHDAYS_PATH, big), "hello")
+        # Into the flooder's book, so the books read above stay as seeded.
+        create = WrkLoad(
+            f"{base_url}/api/contacts",
+            "create_contact.lua",
+            options.connections,
+            options.duration,
+            {"BENCH_TOKEN": tokens.token(flooder)},
+        )
+        runner.measure("create", "create contact", "service", create, "hello")
+        runner.measure("login", "login (argon2id)", "service", login(LOGIN_CONNECTIONS), "hello")
+
+        quiet = get(LIST_PATH, small, FLOOD_PAIR_CONNECTIONS)
+        runner.measure("list_quiet", "list, small book, no flood", "service", quiet, "asyncpg_list")
+        flood = login(FLOOD_PAIR_CONNECTIONS, options.duration + 2 * FLOOD_LEAD_SECONDS)
+        measured = get(LIST_PATH, small, FLOOD_PAIR_CONNECTIONS)
+        process = start_wrk(runner.wrk_path, flood)
+        try:
+            time.sleep(FLOOD_LEAD_SECONDS)
+            runner.measure("list_flood", "list, small book, login flood", "service", measured, "asyncpg_list")
+            flood_result = finish_wrk(process, flood)
+        except BaseException:
+            stop_wrk(process)
+            raise
+        runner.record("login_flood", "login flood (alongside)", "service", flood, flood_result, "hello")

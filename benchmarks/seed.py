@@ -1,0 +1,205 @@
+"""Fill the benchmark database fast: generated rows streamed in with PostgreSQL's COPY.
+
+One user owns a big address book, the others a small one each. Every user shares one password
+hash, made once with the production argon2 settings: hashing per user would take minutes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import itertools
+import random
+import unicodedata
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import uuid_utils
+
+from contacts_api.accounts.passwords import PasswordHasher
+from contacts_api.config import Settings
+from contacts_api.seeding import FIRST_NAMES, LAST_NAMES
+
+BENCHMARK_PASSWORD = "benchmark passphrase 2026"  # noqa: S105 (throwaway accounts in a throwaway database)
+USER_COLUMNS = ("id", "email", "full_name", "password_hash", "sa_orm_sentinel", "created_at", "updated_at")
+CONTACT_COLUMNS = (
+    "id",
+    "owner_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "birthday",
+    "notes",
+    "sa_orm_sentinel",
+    "created_at",
+    "updated_at",
+)
+EARLIEST_BIRTHDAY = datetime.date(1940, 1, 1)
+LATEST_BIRTHDAY = datetime.date(2008, 12, 31)
+COPY_BATCH_ROWS = 20_000
+NOTES = ("Met at the compiler meetup", "Neighbour", "Former colleague", "Book club")
+
+Row = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class SeedPlan:
+    users: int
+    big_book: int
+    book: int
+    seed: int
+
+    @property
+    def total_contacts(self) -> int:
+        return self.big_book + (self.users - 1) * self.book
+
+    @property
+    def total_rows(self) -> int:
+        return self.users + self.total_contacts
+
+
+@dataclass(frozen=True)
+class Account:
+    id: uuid.UUID
+    email: str
+    book_size: int
+
+
+@dataclass(frozen=True)
+class SeededData:
+    """What the load runs need to know about the generated data."""
+
+    big: Account
+    small: Account
+    flooder: Account
+    password: str
+    small_contact_id: uuid.UUID
+    search_fragment: str
+
+
+def new_id() -> uuid.UUID:
+    return uuid.UUID(bytes=uuid_utils.uuid7().bytes)
+
+
+@functools.cache
+def email_part(name: str) -> str:
+    """Contact emails stay plain ASCII: `Zoë` becomes `zoe`."""
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+
+
+def user_email(index: int) -> str:
+    return {0: "bench-big@example.com", 1: "bench-small@example.com", 2: "bench-flooder@example.com"}.get(
+        index, f"bench-user-{index:06d}@example.com"
+    )
+
+
+def book_size(plan: SeedPlan, index: int) -> int:
+    return plan.big_book if index == 0 else plan.book
+
+
+def birthday_in(rng: random.Random, today: datetime.date, days_ahead: range) -> datetime.date:
+    """A birthday in a random year whose next anniversary is `today` + one of `days_ahead`."""
+    anniversary = today + datetime.timedelta(days=rng.choice(days_ahead))
+    year = rng.randrange(EARLIEST_BIRTHDAY.year, LATEST_BIRTHDAY.year + 1)
+    if (anniversary.month, anniversary.day) == (2, 29):
+        year -= year % 4  # every multiple of 4 in 1940-2008 is a leap year
+    return anniversary.replace(year=year)
+
+
+def random_birthday(rng: random.Random, today: datetime.date, index: int) -> datetime.date:
+    # The first two contacts of every book have a birthday within 7 and within 30 days, so the
+    # birthday queries return rows even in the tiny books of the tests.
+    if index == 0:
+        return birthday_in(rng, today, range(7))
+    if index == 1:
+        return birthday_in(rng, today, range(7, 30))
+    span = (LATEST_BIRTHDAY - EARLIEST_BIRTHDAY).days + 1
+    return EARLIEST_BIRTHDAY + datetime.timedelta(days=rng.randrange(span))
+
+
+def contact_rows(owner_id: uuid.UUID, count: int, rng: random.Random, now: datetime.datetime) -> Iterator[Row]:
+    today = now.date()
+    for index in range(count):
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        yield (
+            new_id(),
+            owner_id,
+            first,
+            last,
+            f"{email_part(first)}.{email_part(last)}.{index}@example.org",
+            f"+1 555 01{rng.randrange(10)} {rng.randrange(10_000):04d}",
+            random_birthday(rng, today, index),
+            rng.choice(NOTES) if index % 4 == 0 else None,
+            None,
+            now,
+            now,
+        )
+
+
+def batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    iterator = iter(rows)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+def most_common_fragment(last_names: Iterable[str]) -> str:
+    """The most frequent 3-letter start of a last name, lower-cased: a `q` that finds contacts."""
+    counts = Counter(name[:3].lower() for name in last_names)
+    return min(counts, key=lambda fragment: (-counts[fragment], fragment))
+
+
+async def hash_benchmark_password() -> str:
+    # Settings() holds the production argon2 parameters; environment overrides do not apply here.
+    return await PasswordHasher(Settings()).hash(BENCHMARK_PASSWORD)
+
+
+async def seed_database(dsn: str, plan: SeedPlan, *, advance: Callable[[int], None]) -> SeededData:
+    """Insert `plan.users` users and their books; `advance(n)` is told of every n rows stored."""
+    if plan.users < 3 or plan.book < 1 or plan.big_book < 1:
+        raise ValueError("the benchmark needs 3 users or more (big book, small book, flooder) and non-empty books")
+    rng = random.Random(plan.seed)  # noqa: S311 (reproducible fake data, nothing secret)
+    password_hash = await hash_benchmark_password()
+    now = datetime.datetime.now(datetime.UTC)
+    accounts = [Account(new_id(), user_email(index), book_size(plan, index)) for index in range(plan.users)]
+    user_rows = [
+        (
+            account.id,
+            account.email,
+            f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+            password_hash,
+            None,
+            now,
+            now,
+        )
+        for account in accounts
+    ]
+    small_rows = list(contact_rows(accounts[1].id, accounts[1].book_size, rng, now))
+    other_rows = itertools.chain.from_iterable(
+        contact_rows(account.id, account.book_size, rng, now) for index, account in enumerate(accounts) if index != 1
+    )
+    connection = await asyncpg.connect(dsn)
+    try:
+        async with connection.transaction():
+            await connection.copy_records_to_table("users", records=user_rows, columns=USER_COLUMNS)
+            advance(len(user_rows))
+            for batch in batches(itertools.chain(small_rows, other_rows), COPY_BATCH_ROWS):
+                await connection.copy_records_to_table("contacts", records=batch, columns=CONTACT_COLUMNS)
+                advance(len(batch))
+        # Without this, autovacuum would get round to the fresh tables in the middle of the load runs;
+        # done now, the planner has statistics and index-only scans a visibility map, as in steady state.
+        await connection.execute("VACUUM (ANALYZE) users, contacts")
+    finally:
+        await connection.close()
+    return SeededData(
+        big=accounts[0],
+        small=accounts[1],
+        flooder=accounts[2],
+        password=BENCHMARK_PASSWORD,
+        small_contact_id=small_rows[0][0],
+        search_fragment=most_common_fragment(row[3] for row in small_rows),
+    )
