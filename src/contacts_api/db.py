@@ -37,6 +37,7 @@ MIGRATIONS_DIR = (
 )
 DB_CONFIG_STATE_KEY = "db_config"
 SINGLE_STATEMENT = "single_statement"  # a route handler `opt`: see request_session()
+AUTOCOMMIT = "autocommit"  # marks a session in autocommit mode, in `session.info`
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -122,7 +123,16 @@ async def request_session(state: State, scope: Scope) -> AsyncSession:
     route_handler = scope.get("route_handler")
     if route_handler is not None and route_handler.opt.get(SINGLE_STATEMENT) and not session.in_transaction():
         await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        session.info[AUTOCOMMIT] = True
     return session
+
+
+def needs_commit(session: AsyncSession) -> bool:
+    """Whether committing would do anything: in autocommit mode the database applied each
+    statement already, and only ORM changes still waiting in the session would need a flush."""
+    if not session.in_transaction():
+        return False
+    return not session.info.get(AUTOCOMMIT) or bool(session.new or session.dirty or session.deleted)
 
 
 async def provide_db_session(state: State, scope: Scope) -> AsyncGenerator[AsyncSession, None]:
@@ -139,7 +149,7 @@ async def provide_db_session(state: State, scope: Scope) -> AsyncGenerator[Async
     except BaseException:
         await session.rollback()
         raise
-    if session.in_transaction():
+    if needs_commit(session):
         await session.commit()
 
 
