@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,9 +28,12 @@ async def test_requests_succeed_after_the_apps_connections_are_terminated(settin
             assert (await client.get("/api/users/me", headers=user.headers)).status_code == 200
         await admin_execute(
             admin_url,
-            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
             f"WHERE datname = '{database}' AND pid <> pg_backend_pid()",
         )
+        # The backends are gone (the timeout above waits for that); give the app's event loop a
+        # moment to read the closed sockets, as it would between a restart and the next request.
+        await asyncio.sleep(0.2)
         for _ in range(5):
             response = await client.get("/api/users/me", headers=user.headers)
             assert response.status_code == 200, response.text
