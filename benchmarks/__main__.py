@@ -92,7 +92,11 @@ def run(args: argparse.Namespace, console: Console) -> None:
             "rate limits off in the service (RATE_LIMIT_AUTH=0, RATE_LIMIT_LOGIN_FAILURES=0): "
             "the login runs measure argon2, not 429s"
         )
-        console.print(f"search fragment q={seeded.search_fragment!r}; wrk -t1, {args.duration} s per run")
+        for fragment, found in seeded.matches.items():
+            console.print(
+                f"q={fragment!r} matches {found['small']:,} contacts in the small book, {found['big']:,} in the big one"
+            )
+        console.print(f"wrk -t1, {args.duration} s per run")
         with tempfile.TemporaryDirectory(prefix="contacts-bench-") as workdir:
             run_ceilings(runner, options, database, seeded, Path(workdir))
             run_service(runner, options, database, seeded, Path(workdir))
@@ -111,6 +115,8 @@ def run(args: argparse.Namespace, console: Console) -> None:
             "contacts": plan.total_contacts,
             "seconds": round(seeding_seconds, 3),
             "search_fragment": seeded.search_fragment,
+            "broad_fragment": seeded.broad_fragment,
+            "matches": seeded.matches,
         },
         measurements=runner.measurements,
         checks=checks,

@@ -134,10 +134,12 @@ def run_service(
             return WrkLoad(f"{base_url}{LOGIN_PATH}", "login.lua", connections, duration, env)
 
         search = f"/api/contacts?q={urllib.parse.quote(seeded.search_fragment)}"
+        broad_search = f"/api/contacts?q={urllib.parse.quote(seeded.broad_fragment)}"
         runner.measure("list", "list, small book", "service", get(LIST_PATH, small), "asyncpg_list")
         runner.measure("get", "get by id", "service", get(f"/api/contacts/{seeded.small_contact_id}", small), "hello")
         runner.measure("search_small", "search, small book", "service", get(search, small), "hello")
         runner.measure("search_big", "search, big book", "service", get(search, big), "hello")
+        runner.measure("search_broad_big", "search, big book, broad q", "service", get(broad_search, big), "hello")
         runner.measure("birthdays_small", "birthdays, small book", "service", get(BIRTHDAYS_PATH, small), "hello")
         runner.measure("birthdays_big", "birthdays, big book", "service", get(BIRTHDAYS_PATH, big), "hello")
         # Into the flooder's book, so the books read above stay as seeded.

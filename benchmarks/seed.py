@@ -19,10 +19,10 @@ from typing import Any
 
 import asyncpg
 import uuid_utils
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from contacts_api.accounts.passwords import PasswordHasher
 from contacts_api.config import Settings
-from contacts_api.seeding import FIRST_NAMES, LAST_NAMES
 
 BENCHMARK_PASSWORD = "benchmark passphrase 2026"  # noqa: S105 (throwaway accounts in a throwaway database)
 USER_COLUMNS = ("id", "email", "full_name", "password_hash", "sa_orm_sentinel", "created_at", "updated_at")
@@ -79,7 +79,35 @@ class SeededData:
     flooder: Account
     password: str
     small_contact_id: uuid.UUID
+    # `q` as someone looking for one person types it: the start of a surname in the small book.
     search_fragment: str
+    # A 3-letter fragment common in surnames, which matches a good share of any book.
+    broad_fragment: str
+    # How many contacts each fragment matches, per book: {fragment: {"small": n, "big": n}}.
+    matches: dict[str, dict[str, int]]
+
+
+@dataclass(frozen=True)
+class NamePool:
+    """Names drawn as often as people bear them: US census lists ranked by frequency (as zxcvbn
+    ships them), with Zipf-like weights. A large book then holds thousands of distinct surnames
+    and a few very common ones, like a real one; a short list would make every search match a
+    large share of the book."""
+
+    names: tuple[str, ...]
+    cumulative_weights: tuple[float, ...]
+
+    @classmethod
+    def ranked(cls, *lists: str) -> NamePool:
+        names = tuple(dict.fromkeys(name.capitalize() for key in lists for name in FREQUENCY_LISTS[key]))
+        return cls(names, tuple(itertools.accumulate(1 / (rank + 20) for rank in range(len(names)))))
+
+    def choice(self, rng: random.Random) -> str:
+        return rng.choices(self.names, cum_weights=self.cumulative_weights)[0]
+
+
+FIRST_NAMES = NamePool.ranked("female_names", "male_names")
+LAST_NAMES = NamePool.ranked("surnames")
 
 
 def new_id() -> uuid.UUID:
@@ -125,7 +153,7 @@ def random_birthday(rng: random.Random, today: datetime.date, index: int) -> dat
 def contact_rows(owner_id: uuid.UUID, count: int, rng: random.Random, now: datetime.datetime) -> Iterator[Row]:
     today = now.date()
     for index in range(count):
-        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        first, last = FIRST_NAMES.choice(rng), LAST_NAMES.choice(rng)
         yield (
             new_id(),
             owner_id,
@@ -145,6 +173,21 @@ def batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
     iterator = iter(rows)
     while batch := list(itertools.islice(iterator, size)):
         yield batch
+
+
+def person_fragment(last_name: str) -> str:
+    """The first four letters of a surname, lower-cased: what one types to find that person."""
+    return last_name[:4].lower()
+
+
+async def count_matches(connection: asyncpg.Connection, owner_id: uuid.UUID, fragment: str) -> int:
+    """The contacts `q=fragment` finds in one book, counted the way the service matches."""
+    pattern = f"%{fragment}%"
+    query = (
+        "SELECT count(*) FROM contacts WHERE owner_id = $1 AND "
+        "(lower(first_name) LIKE $2 OR lower(last_name) LIKE $2 OR lower(email) LIKE $2)"
+    )
+    return int(await connection.fetchval(query, owner_id, pattern))
 
 
 def most_common_fragment(last_names: Iterable[str]) -> str:
@@ -170,7 +213,7 @@ async def seed_database(dsn: str, plan: SeedPlan, *, advance: Callable[[int], No
         (
             account.id,
             account.email,
-            f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+            f"{FIRST_NAMES.choice(rng)} {LAST_NAMES.choice(rng)}",
             password_hash,
             None,
             now,
@@ -193,6 +236,14 @@ async def seed_database(dsn: str, plan: SeedPlan, *, advance: Callable[[int], No
         # Without this, autovacuum would get round to the fresh tables in the middle of the load runs;
         # done now, the planner has statistics and index-only scans a visibility map, as in steady state.
         await connection.execute("VACUUM (ANALYZE) users, contacts")
+        fragments = (person_fragment(small_rows[0][3]), most_common_fragment(row[3] for row in small_rows))
+        matches = {
+            fragment: {
+                "small": await count_matches(connection, accounts[1].id, fragment),
+                "big": await count_matches(connection, accounts[0].id, fragment),
+            }
+            for fragment in fragments
+        }
     finally:
         await connection.close()
     return SeededData(
@@ -201,5 +252,7 @@ async def seed_database(dsn: str, plan: SeedPlan, *, advance: Callable[[int], No
         flooder=accounts[2],
         password=BENCHMARK_PASSWORD,
         small_contact_id=small_rows[0][0],
-        search_fragment=most_common_fragment(row[3] for row in small_rows),
+        search_fragment=fragments[0],
+        broad_fragment=fragments[1],
+        matches=matches,
     )

@@ -34,6 +34,7 @@ EVERY_RUN = [
     "get",
     "search_small",
     "search_big",
+    "search_broad_big",
     "birthdays_small",
     "birthdays_big",
     "create",
@@ -145,8 +146,9 @@ def test_seeded_data_gives_every_read_run_rows(seeded: tuple[BenchDatabase, Seed
     for row in fetch(database.asyncpg_dsn, "SELECT owner_id, birthday FROM contacts"):
         next_birthdays[row["owner_id"]].append(days_until_birthday(row["birthday"], today))
     assert owner_of_contact[0]["owner_id"] == data.small.id
-    assert len(data.search_fragment) == 3
+    assert len(data.broad_fragment) == 3
     assert matches
+    assert data.matches[data.search_fragment]["small"] >= 1  # it comes from a contact of the small book
     for owner in (data.big, data.small, data.flooder):
         days = next_birthdays[owner.id]
         assert any(day < 7 for day in days), days

@@ -49,7 +49,7 @@ async def test_sqlite_and_postgresql_enforce_foreign_keys(client: Client, user: 
 
 
 async def test_unexpected_errors_are_a_generic_500_with_the_traceback_only_in_the_log(
-    client: Client, user: ApiUser, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    client: Client, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     from contacts_api.accounts import controllers
 
@@ -58,7 +58,7 @@ async def test_unexpected_errors_are_a_generic_500_with_the_traceback_only_in_th
 
     monkeypatch.setattr(controllers, "to_user_read", explode)
     with caplog.at_level(logging.ERROR):
-        response = await client.get("/api/users/me", headers=user.headers)
+        response = await client.post("/api/auth/signup", json={"email": "new@example.com", "password": PASSWORD})
     assert response.status_code == 500
     assert response.json() == {"status_code": 500, "detail": "Internal server error"}
     assert "secret internal detail" in caplog.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime
 import json
@@ -10,6 +11,7 @@ from typing import Any
 import jwt
 import pytest
 
+from contacts_api.config import Settings
 from tests.conftest import TEST_JWT_SECRET, ApiUser, Client
 
 
@@ -124,3 +126,25 @@ async def test_a_jku_header_is_ignored(client: Client, user: ApiUser) -> None:
     assert (await client.get("/api/users/me", headers={"Authorization": f"Bearer {ours}"})).status_code == 200
     # …and signed with the key it points to, it is refused.
     await assert_rejected(client, jwt.encode(claims, "attacker-secret-of-at-least-32-bytes!!", "HS256", headers=jku))
+
+
+async def test_an_access_token_accepted_before_is_refused_once_it_expires(
+    client: Client, user: ApiUser, settings: Settings
+) -> None:
+    # Verified tokens are remembered (TokenCodec): the memory must not outlive `exp` + leeway.
+    claims = claims_of(user.access_token)
+    now = int(datetime.datetime.now(datetime.UTC).timestamp())
+    claims.update(iat=now - 600, exp=now - settings.jwt_leeway_seconds + 1)
+    token = forge(claims)
+    response = await client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    await asyncio.sleep(2.1)
+    await assert_rejected(client, token)
+
+
+async def test_an_access_token_stops_working_at_logout_although_it_was_accepted_before(
+    client: Client, user: ApiUser
+) -> None:
+    assert (await client.get("/api/users/me", headers=user.headers)).status_code == 200
+    assert (await client.post("/api/auth/logout", headers=user.headers)).status_code == 204
+    await assert_rejected(client, user.access_token)

@@ -79,19 +79,24 @@ def search_statement(q: bool, fields: frozenset[str]) -> Select[Any]:
     if q:
         conditions.append(or_(*(contains(CONTACTS.c[name], "q") for name in SEARCHABLE)))
     conditions.extend(contains(CONTACTS.c[name], name) for name in SEARCHABLE if name in fields)
-    matches = select(func.count().label("total")).select_from(CONTACTS).where(*conditions).subquery("matches")
-    page = (
-        select(*READ_COLUMNS)
-        .where(*conditions)
-        .order_by(*NAME_ORDER)
-        .limit(bindparam("limit"))
-        .offset(bindparam("offset"))
-        .subquery("page")
-    )
+    if len(conditions) == 1:
+        # The whole book: the count reads the owner's index entries, the page a range of the
+        # name-ordered index.
+        total = select(func.count().label("total")).select_from(CONTACTS).where(*conditions)
+        page = select(*READ_COLUMNS).where(*conditions).order_by(*NAME_ORDER)
+    else:
+        # A search: its matches are found once (through the trigram indexes on PostgreSQL), then
+        # counted and sorted. Left to itself, the planner may walk the name-ordered index and
+        # test every contact before the first match, tens of milliseconds in a large book.
+        matching = select(*READ_COLUMNS).where(*conditions).cte("matching").prefix_with("MATERIALIZED")
+        total = select(func.count().label("total")).select_from(matching)
+        page = select(matching).order_by(matching.c.last_name, matching.c.first_name, matching.c.id)
+    totals = total.subquery("matches")
+    page_rows = page.limit(bindparam("limit")).offset(bindparam("offset")).subquery("page")
     return (
-        select(matches.c.total, *page.c)
-        .select_from(matches.outerjoin(page, true()))
-        .order_by(page.c.last_name, page.c.first_name, page.c.id)
+        select(totals.c.total, *page_rows.c)
+        .select_from(totals.outerjoin(page_rows, true()))
+        .order_by(page_rows.c.last_name, page_rows.c.first_name, page_rows.c.id)
     )
 
 
