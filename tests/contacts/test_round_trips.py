@@ -1,0 +1,56 @@
+"""Each contacts route costs the database two statements, the session check and its own work,
+and runs them without a transaction around them (no BEGIN or COMMIT round trips)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+
+from contacts_api.db import DB_CONFIG_STATE_KEY
+from tests.conftest import ApiUser, Client
+from tests.contacts.conftest import contact_body, create_contact
+
+
+@contextmanager
+def statements_sent(app: Litestar) -> Iterator[list[str | None]]:
+    """The isolation level each SQL statement ran under, in order, while the block runs."""
+    engine = app.state[DB_CONFIG_STATE_KEY].get_engine().sync_engine
+    seen: list[str | None] = []
+
+    def record(connection: Connection, *_: Any) -> None:
+        seen.append(connection.get_execution_options().get("isolation_level"))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/api/contacts", None),
+        ("GET", "/api/contacts?q=ada", None),
+        ("GET", "/api/contacts/{id}", None),
+        ("GET", "/api/contacts/birthdays", None),
+        ("POST", "/api/contacts", contact_body(email="second@example.com")),
+        ("PUT", "/api/contacts/{id}", contact_body(phone="+1 555 010 0999")),
+        ("PATCH", "/api/contacts/{id}", {"notes": "changed"}),
+        ("DELETE", "/api/contacts/{id}", None),
+    ],
+)
+async def test_a_contacts_route_is_two_statements_without_a_transaction(
+    app: Litestar, client: Client, user: ApiUser, method: str, path: str, body: dict[str, Any] | None
+) -> None:
+    contact = await create_contact(client, user)
+    with statements_sent(app) as isolation_levels:
+        response = await client.request(method, path.format(id=contact["id"]), json=body, headers=user.headers)
+    assert response.status_code < 300, response.text
+    assert isolation_levels == ["AUTOCOMMIT", "AUTOCOMMIT"]
