@@ -51,10 +51,11 @@ def service_spec(*, database_url: str, jwt_secret: str, workers: int) -> ServerS
     env = clean_environment() | {
         "DATABASE_URL": database_url,
         "JWT_SECRET": jwt_secret,
+        # As in production: JSON logs with one access line per request (into the server's log file).
+        "ENVIRONMENT": "production",
         # A login flood from one address would otherwise be answered 429 after 30 requests.
         "RATE_LIMIT_AUTH": "0",
         "RATE_LIMIT_LOGIN_FAILURES": "0",
-        "LOG_LEVEL": "WARNING",
     }
     return ServerSpec("the service", [sys.executable, "-m", "contacts_api.cli", "serve"], env, workers)
 

@@ -18,32 +18,47 @@ from tests.conftest import PASSWORD, admin_execute, make_settings, sign_up_and_l
 from tests.contacts.conftest import contact_body
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-async def test_requests_succeed_after_the_apps_connections_are_terminated(settings: Settings) -> None:
+async def terminate_connections(settings: Settings) -> None:
+    """End the app's PostgreSQL backends, as a server restart or an administrator would."""
     database = make_url(settings.database_url).database
     admin_url = make_url(settings.database_url).set(database="postgres").render_as_string(hide_password=False)
+    await admin_execute(
+        admin_url,
+        f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        f"WHERE datname = '{database}' AND pid <> pg_backend_pid()",
+    )
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_requests_succeed_after_the_apps_connections_are_terminated(settings: Settings) -> None:
     async with AsyncTestClient(app=create_app(settings)) as client:
         user = await sign_up_and_log_in(client)
         for _ in range(3):  # fill the pool with a few connections
             assert (await client.get("/api/users/me", headers=user.headers)).status_code == 200
-        await admin_execute(
-            admin_url,
-            f"SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
-            f"WHERE datname = '{database}' AND pid <> pg_backend_pid()",
-        )
-        # The backends are gone (the timeout above waits for that); give the app's event loop a
-        # moment to read the closed sockets, as it would between a restart and the next request.
-        await asyncio.sleep(0.2)
+        await terminate_connections(settings)
+        await asyncio.sleep(0.2)  # as between a restart and the next request: the sockets are closed
         for _ in range(5):
             response = await client.get("/api/users/me", headers=user.headers)
             assert response.status_code == 200, response.text
-        created = await client.post(
-            "/api/contacts",
-            headers=user.headers,
-            json=contact_body(),
-        )
+        created = await client.post("/api/contacts", headers=user.headers, json=contact_body())
         assert created.status_code == 201
     await wipe(settings.database_url)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_request_racing_the_termination_fails_alone_with_a_503(settings: Settings) -> None:
+    # Closed connections are found without a round trip (db.py, discard_closed_connections), so
+    # a request may still pick one whose closing the app has not yet read: that request alone
+    # fails, cleanly, and the pool then replaces its connections.
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        user = await sign_up_and_log_in(client)
+        for _ in range(3):
+            assert (await client.get("/api/users/me", headers=user.headers)).status_code == 200
+        await terminate_connections(settings)
+        statuses = [(await client.get("/api/users/me", headers=user.headers)).status_code for _ in range(6)]
+    await wipe(settings.database_url)
+    assert statuses[0] in {200, 503}
+    assert statuses[1:] == [200] * 5
 
 
 async def test_a_stopped_server_gives_503s_and_an_unhealthy_health() -> None:

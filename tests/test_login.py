@@ -8,11 +8,24 @@ import time
 
 import httpx
 import jwt
+import pytest
 from litestar.testing import AsyncTestClient
 
+from contacts_api.accounts.passwords import PasswordHasher
 from contacts_api.app import create_app
 from contacts_api.config import Settings
-from tests.conftest import PASSWORD, TEST_JWT_SECRET, ApiUser, Client, execute_sql, make_settings, query_scalar
+from tests.conftest import (
+    PASSWORD,
+    TEST_JWT_SECRET,
+    ApiUser,
+    Client,
+    execute_sql,
+    make_settings,
+    query_scalar,
+    run_concurrently,
+    sign_up_and_log_in,
+    wipe,
+)
 
 
 async def test_login_with_json_returns_a_token_pair(client: Client, user: ApiUser) -> None:
@@ -133,3 +146,36 @@ async def test_password_hashing_does_not_block_the_event_loop(settings: Settings
     assert status == 401
     assert login_seconds > 0.04, "production argon2 parameters should take a noticeable time"
     assert longest_tick < login_seconds / 3
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_login_holds_no_database_connection_while_its_password_is_checked(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One pooled connection: were the waiting login holding it, the other request would get a 503.
+    app = create_app(make_settings(database_url, db_pool_size=1, db_pool_timeout_seconds=1.0))
+    async with AsyncTestClient(app=app) as client:
+        user = await sign_up_and_log_in(client)
+        gate = asyncio.Event()
+        check_password = PasswordHasher.verify
+
+        async def slow_check(self: PasswordHasher, password_hash: str, password: str) -> bool:
+            await gate.wait()
+            return await check_password(self, password_hash, password)
+
+        monkeypatch.setattr(PasswordHasher, "verify", slow_check)
+
+        async def log_in(http: httpx.AsyncClient) -> httpx.Response:
+            return await http.post("/api/auth/login", json={"email": user.email, "password": PASSWORD})
+
+        async def read_profile_meanwhile(http: httpx.AsyncClient) -> httpx.Response:
+            await asyncio.sleep(0.2)  # the login is waiting for its check by now
+            try:
+                return await http.get("/api/users/me", headers=user.headers)
+            finally:
+                gate.set()
+
+        logged_in, profile = run_concurrently(client, log_in, read_profile_meanwhile)
+    await wipe(database_url)
+    assert profile.status_code == 200, profile.text
+    assert logged_in.status_code == 200, logged_in.text

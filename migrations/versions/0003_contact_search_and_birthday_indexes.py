@@ -9,6 +9,10 @@ costs tens of milliseconds per request:
   pg_trgm is a trusted extension (PostgreSQL 13+), so the database's owner may create it; the
   downgrade leaves the extension in place, as other schemas may use it.
 
+Built in the migration's transaction, the indexes block writes to contacts meanwhile: seconds
+for a few million rows. For a much larger live table, build them beforehand with CREATE INDEX
+CONCURRENTLY under the same names; this migration then finds them and skips them.
+
 Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-26 03:10:00
@@ -37,7 +41,10 @@ def birthday_month_day() -> sa.ColumnElement[int]:
 
 def upgrade() -> None:
     op.create_index(
-        "ix_contacts_owner_id_birthday_month_day", "contacts", [sa.column("owner_id"), birthday_month_day()]
+        "ix_contacts_owner_id_birthday_month_day",
+        "contacts",
+        [sa.column("owner_id"), birthday_month_day()],
+        if_not_exists=True,
     )
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
@@ -47,6 +54,7 @@ def upgrade() -> None:
                 "contacts",
                 [sa.text(f"lower({column}) gin_trgm_ops")],
                 postgresql_using="gin",
+                if_not_exists=True,
             )
 
 

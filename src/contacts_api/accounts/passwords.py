@@ -8,6 +8,7 @@ flood of logins takes only the CPU time that requests leave idle.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 import secrets
@@ -60,22 +61,33 @@ def thread_niceness() -> int:
 def _lower_thread_priority() -> None:
     # On Linux, PRIO_PROCESS with a thread id renices that thread alone, and the threads argon2
     # starts for its parallelism inherit it. Elsewhere it would renice the whole process: skip.
-    if sys.platform == "linux":
+    if sys.platform != "linux":
+        return
+    # A sandbox may forbid it: then hash at normal priority rather than not at all.
+    with contextlib.suppress(OSError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOWEST_PRIORITY)
 
 
 class HashingThreads:
     """The worker threads password hashes run on: at most `count` hashes at once, which also
-    bounds their memory (each takes ARGON2_MEMORY_COST_KIB), at the lowest CPU priority."""
+    bounds their memory (each takes ARGON2_MEMORY_COST_KIB), at the lowest CPU priority.
+
+    Started on first use and stopped by `close()` (at app shutdown); used again, they start anew.
+    """
 
     def __init__(self, count: int) -> None:
-        self._executor = ThreadPoolExecutor(count, "password-hashing", initializer=_lower_thread_priority)
+        self._count = count
+        self._executor: ThreadPoolExecutor | None = None
 
     async def run(self, func: Callable[..., T], *args: object) -> T:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self._count, "password-hashing", initializer=_lower_thread_priority)
         return await asyncio.get_running_loop().run_in_executor(self._executor, func, *args)
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
 
 
 class PasswordHasher:

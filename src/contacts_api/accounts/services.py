@@ -74,6 +74,7 @@ class AccountService:
     async def log_in(self, email: str, password: str) -> TokenPair:
         async with self.login_throttle.attempt(email) as attempt:
             user = await self.users.get_with_password_hash(email=email)
+            await self._release_connection()
             if user is None:
                 await self.passwords.verify_against_nothing(password)
                 raise InvalidCredentials(WRONG_CREDENTIALS)
@@ -140,10 +141,18 @@ class AccountService:
         stolen access token must not become an unlimited password oracle."""
         async with self.login_throttle.attempt(user.email) as attempt:
             stored = await self.users.get_with_password_hash(user_id=user.id)
+            await self._release_connection()
             if stored is None or not await self.passwords.verify(stored.password_hash, password):
                 raise InvalidCredentials("The password is incorrect")
             attempt.succeeded()
         return stored
+
+    async def _release_connection(self) -> None:
+        """End the (so far read-only) transaction, which hands its pooled connection back while a
+        password is checked: that takes tens of milliseconds, seconds under a flood of logins,
+        and must not starve other requests of connections. Loaded objects stay usable, and the
+        next statement begins a new transaction."""
+        await self.db_session.commit()
 
     async def _start_session(self, user_id: uuid.UUID) -> TokenPair:
         now = self.clock()

@@ -99,7 +99,7 @@ class TokenCodec:
         (PyJWT accepts it until `exp` plus the leeway). Signed bytes cannot change, so the result
         of verifying them cannot either, but for the passing of time."""
         known = self._verified_access.get(token)
-        if known is not None and time.time() <= known[1]:
+        if known is not None and time.time() < known[1]:
             return known[0]
         claims, expires_at = self._verify(token, TokenUse.ACCESS)
         if len(self._verified_access) >= VERIFIED_ACCESS_TOKENS_KEPT:

@@ -6,7 +6,20 @@ import datetime
 import uuid
 
 from advanced_alchemy.base import UUIDv7AuditBase
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint, cast, extract, func
+from sqlalchemy import (
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    cast,
+    extract,
+    func,
+    literal_column,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 
@@ -19,8 +32,8 @@ class Contact(UUIDv7AuditBase):
         Index("ix_contacts_owner_id_last_name_first_name_id", "owner_id", "last_name", "first_name", "id"),
     )
 
-    # Named by table, not imported: the contacts domain does not need the User model. Indexed
-    # as the leading column of every index here, which serve all owner-scoped lookups.
+    # Named by table, not imported: the contacts domain does not need the User model. It leads
+    # the b-tree indexes here, which serve every owner-scoped lookup.
     owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
@@ -33,8 +46,9 @@ class Contact(UUIDv7AuditBase):
 CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
 
 # A birthday's month and day as one number (17 May is 517). Upcoming-birthday queries select
-# ranges of it, which the index below serves; the query must use this very expression.
-BIRTHDAY_MONTH_DAY = cast(extract("month", CONTACTS.c.birthday), Integer) * 100 + cast(
+# ranges of it, which the index below serves: the query must use this very expression, with the
+# 100 written into the SQL as in the index, not sent as a parameter.
+BIRTHDAY_MONTH_DAY = cast(extract("month", CONTACTS.c.birthday), Integer) * literal_column("100", Integer) + cast(
     extract("day", CONTACTS.c.birthday), Integer
 )
 Index("ix_contacts_owner_id_birthday_month_day", CONTACTS.c.owner_id, BIRTHDAY_MONTH_DAY)

@@ -166,6 +166,9 @@ def month_day_window(first_day: datetime.date, last_day: datetime.date) -> Colum
 
 
 class ContactRepository(SQLAlchemyAsyncRepository[Contact]):
+    """An advanced-alchemy repository over the request's session. Its generic methods (`get`,
+    `list`, …) are not owner-scoped, so only the service's owner-bound calls below are used."""
+
     model_type = Contact
 
     async def get_owned(self, owner_id: uuid.UUID, contact_id: uuid.UUID) -> ContactRead | None:

@@ -27,7 +27,6 @@ EARLIEST_BIRTHDAY = datetime.date(1000, 1, 1)
 
 class ContactService:
     def __init__(self, db_session: AsyncSession, *, owner_id: uuid.UUID, clock: Clock) -> None:
-        self.db_session = db_session
         self.contacts = ContactRepository(session=db_session)
         self.owner_id = owner_id
         self.clock = clock
