@@ -1,6 +1,6 @@
 """Baseline apps that bound what the service could reach on this machine.
 
-Each runs through `contacts_api.cli.run_server`, exactly as `contacts-api serve` runs the service,
+Each runs through `contacts_api.server.run_server`, exactly as `contacts-api serve` runs the service,
 so any gap between a ceiling and the service is the service's own work:
 
     python -m benchmarks.ceilings hello --port 8001 --workers 1
@@ -25,9 +25,9 @@ from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.params import Parameter
 
-from contacts_api.cli import run_server
 from contacts_api.config import Settings
 from contacts_api.logs import logging_config
+from contacts_api.server import run_server
 
 POOL_SIZE = 10
 DATABASE_URL_ENV = "BENCH_DATABASE_URL"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -250,3 +251,18 @@ def test_serve_logs_json_lines_in_production_format(tmp_path: Path) -> None:
     assert access["request_id"] == response.headers["x-request-id"]
     assert (access["method"], access["path"], access["status"]) == ("GET", "/health", 200)
     assert "secret" not in json.dumps(records)
+
+
+def test_the_served_app_runs_with_a_tuned_garbage_collector(tmp_path: Path) -> None:
+    # In a process of its own: freezing the collector would change this test process.
+    script = (
+        "import gc, os, sys\n"
+        "from contacts_api.server import APP_FACTORY_VARIABLE, build_served_app\n"
+        "os.environ[APP_FACTORY_VARIABLE] = 'contacts_api.app:create_app'\n"
+        "app = build_served_app()\n"
+        "print(type(app).__name__, gc.get_threshold()[0], gc.get_freeze_count() > 1000)\n"
+    )
+    env = server_env(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'gc.db'}")
+    result = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, check=False)  # noqa: S603
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().split() == ["Litestar", "5000", "True"]

@@ -9,7 +9,7 @@ import logging.config
 import os
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import click
 from alembic import command
@@ -24,6 +24,7 @@ from contacts_api.db import alembic_config, create_engine, downgrade_database, u
 from contacts_api.errors import describe_cause
 from contacts_api.logs import logging_config
 from contacts_api.seeding import SeedError, create_user, seed
+from contacts_api.server import run_server
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -96,39 +97,6 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
         workers=workers,
         reload=reload,
         log_config=logging_config(settings),
-    )
-
-
-def run_server(
-    app_factory: str,
-    *,
-    host: str,
-    port: int,
-    workers: int = 1,
-    reload: bool = False,
-    log_config: dict[str, Any] | None = None,
-) -> None:
-    """Serve `app_factory` ("module:function") with the production server settings.
-
-    The one place those settings live, so that the benchmark's baseline apps run exactly as the
-    service does.
-    """
-    import uvicorn
-
-    uvicorn.run(
-        app_factory,
-        factory=True,
-        host=host,
-        port=port,
-        workers=None if reload else workers,
-        reload=reload,
-        proxy_headers=True,
-        # h11 hands any method to the app, which answers 405 in JSON; httptools would refuse an
-        # unknown method itself with a plain-text 400.
-        http="h11",
-        server_header=False,
-        log_config=log_config,
-        access_log=False,
     )
 
 
