@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import statistics
 import sys
 import threading
@@ -19,6 +20,7 @@ from contacts_api.accounts.passwords import (
     LOWEST_PRIORITY,
     HashingThreads,
     common_passwords,
+    hashing_threads,
     password_problem,
     thread_niceness,
 )
@@ -121,3 +123,10 @@ async def test_password_hashing_runs_at_most_the_configured_number_of_hashes_at_
     finally:
         threads.close()
     assert most == 2
+
+
+def test_by_default_as_many_hashes_run_at_once_as_the_cores_hold() -> None:
+    cores = os.cpu_count() or 1
+    assert hashing_threads(make_settings("sqlite+aiosqlite://", argon2_parallelism=4)) == max(1, cores // 4)
+    assert hashing_threads(make_settings("sqlite+aiosqlite://", argon2_parallelism=cores * 2)) == 1
+    assert hashing_threads(make_settings("sqlite+aiosqlite://", password_hashing_threads=3)) == 3

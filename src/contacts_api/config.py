@@ -61,8 +61,9 @@ class Settings(
     argon2_time_cost: PositiveInt = 3
     argon2_memory_cost_kib: Annotated[int, msgspec.Meta(ge=8)] = 64 * 1024
     argon2_parallelism: PositiveInt = 4
-    # Hashes run at once per process; more wait their turn (memory: this times ARGON2_MEMORY_COST_KIB).
-    password_hashing_threads: Annotated[int, msgspec.Meta(ge=1, le=64)] = 2
+    # Hashes computed at once per process; more wait their turn (memory: this times
+    # ARGON2_MEMORY_COST_KIB). 0: as many as the cores can run side by side, see passwords.py.
+    password_hashing_threads: Annotated[int, msgspec.Meta(ge=0, le=64)] = 0
 
     rate_limit_auth: NonNegativeInt = 30
     rate_limit_login_failures: NonNegativeInt = 10
