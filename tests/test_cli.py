@@ -260,9 +260,24 @@ def test_the_served_app_runs_with_a_tuned_garbage_collector(tmp_path: Path) -> N
         "from contacts_api.server import APP_FACTORY_VARIABLE, build_served_app\n"
         "os.environ[APP_FACTORY_VARIABLE] = 'contacts_api.app:create_app'\n"
         "app = build_served_app()\n"
-        "print(type(app).__name__, gc.get_threshold()[0], gc.get_freeze_count() > 1000)\n"
+        "print(type(app.app).__name__, gc.get_threshold()[0], gc.get_freeze_count() > 1000)\n"
     )
     env = server_env(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'gc.db'}")
     result = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, check=False)  # noqa: S603
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout.decode().split() == ["Litestar", "5000", "True"]
+
+
+def test_serve_counts_rate_limits_per_client_address_given_by_a_trusted_proxy(tmp_path: Path) -> None:
+    # The test client connects from 127.0.0.1, a trusted proxy by default: X-Forwarded-For names
+    # the client, and each client has its own limit.
+    env = server_env(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'proxy.db'}", RATE_LIMIT_AUTH="2")
+    body = {"email": "nobody@example.com", "password": "not the password"}
+    with live_server(tmp_path, env) as base_url:
+
+        def log_in_from(client_address: str) -> int:
+            headers = {"X-Forwarded-For": client_address}
+            return httpx.post(f"{base_url}/api/auth/login", json=body, headers=headers, timeout=10).status_code
+
+        assert [log_in_from("203.0.113.7") for _ in range(3)] == [401, 401, 429]
+        assert log_in_from("198.51.100.4") == 401

@@ -73,6 +73,9 @@ class Settings(
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
     cors_origins: str = ""
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated addresses
+    # or networks, or "*"): the client address they give is the one rate limits count.
+    forwarded_allow_ips: str = "127.0.0.1,::1"
 
     @property
     def is_sqlite(self) -> bool:
