@@ -4,10 +4,13 @@ Measured with the benchmark's 100,000-contact book (benchmarks/), where an owner
 costs tens of milliseconds per request:
 - (owner_id, month * 100 + day of the birthday): upcoming birthdays read only the month-day
   ranges of their window instead of the whole book.
-- On PostgreSQL, trigram (pg_trgm, GIN) indexes on lower(first_name), lower(last_name) and
-  lower(email): `q` and the per-field filters are `LIKE '%…%'` matches, which no b-tree serves.
-  pg_trgm is a trusted extension (PostgreSQL 13+), so the database's owner may create it; the
-  downgrade leaves the extension in place, as other schemas may use it.
+- On PostgreSQL, GIN indexes on (owner_id, lower(first_name)), (owner_id, lower(last_name)) and
+  (owner_id, lower(email)), trigrams (pg_trgm) for the text: `q` and the per-field filters are
+  `LIKE '%…%'` matches, which no b-tree serves, and with the owner in the index only that
+  owner's matches are fetched (a third less time than trigrams alone, in the 100,000-contact
+  book). pg_trgm and btree_gin (for owner_id) are trusted extensions (PostgreSQL 13+), so the
+  database's owner may create them; the downgrade leaves them in place, as other schemas may
+  use them.
 
 Built in the migration's transaction, the indexes block writes to contacts meanwhile: seconds
 for a few million rows. For a much larger live table, build them beforehand with CREATE INDEX
@@ -48,11 +51,12 @@ def upgrade() -> None:
     )
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        op.execute("CREATE EXTENSION IF NOT EXISTS btree_gin")
         for column in TRIGRAM_COLUMNS:
             op.create_index(
-                f"ix_contacts_{column}_trigram",
+                f"ix_contacts_owner_id_{column}_trigram",
                 "contacts",
-                [sa.text(f"lower({column}) gin_trgm_ops")],
+                [sa.column("owner_id"), sa.text(f"lower({column}) gin_trgm_ops")],
                 postgresql_using="gin",
                 if_not_exists=True,
             )
@@ -61,5 +65,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for column in TRIGRAM_COLUMNS:
-            op.drop_index(f"ix_contacts_{column}_trigram", table_name="contacts")
+            op.drop_index(f"ix_contacts_owner_id_{column}_trigram", table_name="contacts")
     op.drop_index("ix_contacts_owner_id_birthday_month_day", table_name="contacts")
