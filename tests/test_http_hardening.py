@@ -7,7 +7,7 @@ from litestar.testing import AsyncTestClient
 
 from contacts_api.app import create_app
 from contacts_api.config import Settings
-from tests.conftest import PASSWORD, ApiUser, Client, make_settings, query_scalar
+from tests.conftest import PASSWORD, ApiUser, Client, make_settings, query_scalar, sign_up_and_log_in, wipe
 
 
 @pytest.mark.parametrize("path", ["/api/users/me", "/api/contacts", "/health", "/api/nowhere"])
@@ -133,3 +133,15 @@ async def test_a_lone_surrogate_in_a_string_is_a_400(client: Client, user: ApiUs
 @pytest.mark.parametrize("path", ["/schema", "/schema/scalar", "/schema/swagger", "/schema/openapi.json"])
 async def test_the_docs_pages_are_served_where_the_contract_says(client: Client, path: str) -> None:
     assert (await client.get(path)).status_code == 200
+
+
+async def test_head_requests_give_their_database_connections_back(settings: Settings) -> None:
+    # More HEADs than the pool has connections (one on PostgreSQL here, five on SQLite): each must
+    # return its connection, or the next request waits for the pool and gets a 503.
+    app = create_app(make_settings(settings.database_url, db_pool_size=1, db_pool_timeout_seconds=1.0))
+    async with AsyncTestClient(app=app) as client:
+        user = await sign_up_and_log_in(client)
+        statuses = [(await client.head("/api/contacts", headers=user.headers)).status_code for _ in range(8)]
+        statuses.append((await client.get("/api/contacts", headers=user.headers)).status_code)
+    await wipe(settings.database_url)
+    assert statuses == [200] * 9

@@ -156,6 +156,9 @@ def head_as_get(app: ASGIApp) -> ASGIApp:
                 message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
-        await app({**scope, "method": "GET"}, receive, send_without_body)
+        # Changed in place, not in a copy: the database plugin keeps the request's session in the
+        # scope, and a copy's session would never be found, closed and its connection returned.
+        scope["method"] = "GET"
+        await app(scope, receive, send_without_body)
 
     return middleware
