@@ -14,7 +14,6 @@ so any gap between a ceiling and the service is the service's own work:
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 import uuid
 from typing import Annotated, Any
@@ -26,6 +25,7 @@ from litestar.datastructures import State
 from litestar.params import Parameter
 
 from contacts_api.config import Settings
+from contacts_api.contacts.schemas import ContactPage, ContactRead
 from contacts_api.logs import logging_config
 from contacts_api.server import run_server
 
@@ -49,25 +49,6 @@ ORDER BY p.last_name, p.first_name, p.id
 
 class Health(msgspec.Struct):
     status: str
-
-
-class Contact(msgspec.Struct):
-    id: uuid.UUID
-    first_name: str
-    last_name: str
-    email: str
-    phone: str
-    birthday: datetime.date
-    notes: str | None
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-
-
-class ContactPage(msgspec.Struct):
-    items: list[Contact]
-    total: int
-    limit: int
-    offset: int
 
 
 @get("/health")
@@ -103,22 +84,9 @@ async def list_contacts(
     offset: Annotated[int, Parameter(ge=0)] = 0,
 ) -> ContactPage:
     rows: list[Any] = await state.pool.fetch(LIST_PAGE_SQL, state.owner_id, limit, offset)
-    # The LEFT JOIN yields one row with NULL contact columns when the page is empty.
-    items = [
-        Contact(
-            id=row["id"],
-            first_name=row["first_name"],
-            last_name=row["last_name"],
-            email=row["email"],
-            phone=row["phone"],
-            birthday=row["birthday"],
-            notes=row["notes"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-        )
-        for row in rows
-        if row["id"] is not None
-    ]
+    # The LEFT JOIN yields one row with NULL contact columns when the page is empty. The service's
+    # own structs, filled the way its repository fills them: the same JSON, built the same way.
+    items = [ContactRead(*row[1:]) for row in rows if row["id"] is not None]
     total = int(rows[0]["total"]) if rows else 0
     return ContactPage(items=items, total=total, limit=limit, offset=offset)
 
