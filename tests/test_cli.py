@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -281,3 +284,48 @@ def test_serve_counts_rate_limits_per_client_address_given_by_a_trusted_proxy(tm
 
         assert [log_in_from("203.0.113.7") for _ in range(3)] == [401, 401, 429]
         assert log_in_from("198.51.100.4") == 401
+
+
+def test_serve_on_a_taken_port_is_one_line_and_exit_code_1(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = server_env(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'port.db'}")
+        result = subprocess.run(  # noqa: S603
+            [*CLI, "serve", "--port", str(port)], env=env, cwd=tmp_path, capture_output=True, check=False, timeout=30
+        )
+    assert result.returncode == 1
+    assert result.stderr.decode().strip().splitlines()[-1] == f"Error: 127.0.0.1:{port} is already in use"
+
+
+def test_serve_replaces_a_worker_that_dies(tmp_path: Path) -> None:
+    env = server_env(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'respawn.db'}")
+    with live_server(tmp_path, env) as base_url:
+        worker = worker_serving(base_url)
+        os.kill(worker, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base_url}/health", timeout=2).status_code == 200 and worker_serving(base_url) != worker:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        pytest.fail("no worker answered again after one was killed")
+
+
+def worker_serving(base_url: str) -> int:
+    """The process id of the worker that holds the server's port (the one answering requests)."""
+    port = base_url.rsplit(":", 1)[1]
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if b"serve" in command and port.encode() in command and has_child_parent(int(pid)):
+            return int(pid)
+    raise AssertionError("no worker process found")
+
+
+def has_child_parent(pid: int) -> bool:
+    """Whether the process was started by another `serve` process, as Granian's workers are."""
+    parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    return b"serve" in Path(f"/proc/{parent}/cmdline").read_bytes()

@@ -52,6 +52,9 @@ def test_a_dotenv_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
         ("LOG_LEVEL", "LOUD"),
         ("ENVIRONMENT", "staging"),
         ("ARGON2_MEMORY_COST_KIB", "-5"),
+        ("FORWARDED_ALLOW_IPS", "10.0.0.1, proxy.internal"),
+        ("FORWARDED_ALLOW_IPS", "10.0.0.1, *"),
+        ("FORWARDED_ALLOW_IPS", "10.0.0.300"),
     ],
 )
 def test_a_bad_value_names_the_variable(variable: str, value: str) -> None:
@@ -87,3 +90,9 @@ def test_env_example_lists_every_setting_with_its_default() -> None:
 def test_an_unsupported_url_names_the_variable(variable: str, value: str) -> None:
     with pytest.raises(SettingsError, match=f"invalid setting {variable}"):
         load_settings(environ={"JWT_SECRET": GOOD_SECRET, variable: value}, env_file=None)
+
+
+@pytest.mark.parametrize("value", ["*", "10.0.0.1", "10.0.0.0/8, ::1", "127.0.0.1,::1,192.168.1.0/24"])
+def test_trusted_proxies_are_addresses_networks_or_any(value: str) -> None:
+    environ = {"JWT_SECRET": GOOD_SECRET, "FORWARDED_ALLOW_IPS": value}
+    assert load_settings(environ=environ, env_file=None).forwarded_allow_ips == value

@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Lite
                 CLOCK_STATE_KEY: clock,
             }
         ),
-        # Logging is set up by whoever runs the app (`contacts-api serve` hands uvicorn logs.py's
+        # Logging is set up by whoever runs the app (`contacts-api serve` hands Granian logs.py's
         # config), not here: building an app must not rewire the process's logging.
         logging_config=None,
         debug=False,

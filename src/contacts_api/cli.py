@@ -24,7 +24,7 @@ from contacts_api.db import alembic_config, create_engine, downgrade_database, u
 from contacts_api.errors import describe_cause
 from contacts_api.logs import logging_config
 from contacts_api.seeding import SeedError, create_user, seed
-from contacts_api.server import run_server
+from contacts_api.server import PortUnavailableError, run_server
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -41,7 +41,7 @@ def one_line_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except click.ClickException:
             raise
-        except (SettingsError, SeedError) as exc:
+        except (SettingsError, SeedError, PortUnavailableError) as exc:
             raise CommandFailed(str(exc)) from None
         except HTTPException as exc:  # a rule of the domain services, e.g. a taken email
             raise CommandFailed(exc.detail) from None
@@ -97,6 +97,7 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
         workers=workers,
         reload=reload,
         log_config=logging_config(settings),
+        log_level=settings.log_level,
     )
 
 

@@ -6,6 +6,7 @@ their defaults. A bad value stops start-up with one line naming the variable.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import secrets
@@ -134,6 +135,22 @@ def _check_urls(settings: Settings) -> None:
         )
     if settings.redis_url and not settings.redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError("invalid setting REDIS_URL: it must start with redis://, rediss:// or unix://")
+    _check_trusted_proxies(settings.forwarded_allow_ips)
+
+
+def _check_trusted_proxies(value: str) -> None:
+    """A typo here would silently trust no proxy (or the wrong one): refuse it instead."""
+    entries = [entry.strip() for entry in value.split(",")]
+    if entries == ["*"]:
+        return
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise SettingsError(
+                f"invalid setting FORWARDED_ALLOW_IPS: {entry!r} is not an address or network "
+                "(give addresses or networks separated by commas, or * alone for any)"
+            ) from None
 
 
 def _describe(exc: msgspec.ValidationError) -> str:

@@ -39,16 +39,12 @@ class ConsoleFormatter(logging.Formatter):
 
 
 def logging_config(settings: Settings) -> dict[str, Any]:
-    """A `logging.config.dictConfig` dict; uvicorn applies it in every worker process."""
+    """A `logging.config.dictConfig` dict; the server (Granian) applies it in every process."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"default": {"()": JSONFormatter if settings.json_logs else ConsoleFormatter}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "default"}},
         "root": {"level": settings.log_level, "handlers": ["stderr"]},
-        "loggers": {
-            # We log each request ourselves, without query strings; uvicorn's line would repeat it.
-            "uvicorn.access": {"level": "WARNING"},
-            "httpx": {"level": "WARNING"},
-        },
+        "loggers": {"httpx": {"level": "WARNING"}},
     }

@@ -10,20 +10,32 @@ The benchmark's baseline apps run through here too, so that they are served exac
 
 from __future__ import annotations
 
+import errno
 import gc
 import importlib
 import os
+import socket
+from pathlib import Path
 from typing import Any
 
 from granian import Granian
-from granian.constants import Interfaces, Loops
+from granian.constants import HTTPModes, Interfaces, Loops
+from granian.log import LogLevels
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+from watchfiles import PythonFilter
 
 from contacts_api.config import load_settings
 
 # The server imports the app factory by name in each worker process; the factory below builds the
 # app this variable names ("module:function"), then prepares that process.
 APP_FACTORY_VARIABLE = "CONTACTS_API_APP_FACTORY"
+PACKAGE_DIR = Path(__file__).resolve().parent
+# How long a worker may take to finish its requests when told to stop, before it is killed.
+WORKER_STOP_SECONDS = 10
+
+
+class PortUnavailableError(Exception):
+    """The address to listen on is taken or cannot be used; the message says which."""
 
 
 def run_server(
@@ -34,8 +46,10 @@ def run_server(
     workers: int = 1,
     reload: bool = False,
     log_config: dict[str, Any] | None = None,
+    log_level: str = "info",
 ) -> None:
     """Serve the app built by `app_factory` ("module:function") with the production settings."""
+    ensure_port_free(host, port)
     os.environ[APP_FACTORY_VARIABLE] = app_factory
     Granian(
         f"{__name__}:build_served_app",
@@ -43,14 +57,35 @@ def run_server(
         address=host,
         port=port,
         interface=Interfaces.ASGI,
+        # HTTP/1.1 only, as the proxies in front speak it; no cleartext HTTP/2 of its own.
+        http=HTTPModes.http1,
         workers=workers,
+        # A worker that dies is replaced; the others keep serving meanwhile.
+        respawn_failed_workers=True,
+        workers_kill_timeout=WORKER_STOP_SECONDS,
         loop=Loops.uvloop,
         websockets=False,
+        # Only code changes restart the server, not the SQLite file written next to it.
         reload=reload,
+        reload_paths=[PACKAGE_DIR],
+        reload_filter=PythonFilter,
         log_dictconfig=log_config,
+        log_level=LogLevels(log_level.lower()),
         # The app writes its own access line (middleware.py), without query strings.
         log_access=False,
     ).serve()
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Fail at once when the address is taken. Granian listens with SO_REUSEPORT, so a second
+    server on the same port would start and silently share the traffic with the first."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            reason = "is already in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
+            raise PortUnavailableError(f"{host}:{port} {reason}") from None
 
 
 def build_served_app() -> Any:
