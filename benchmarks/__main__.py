@@ -54,6 +54,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--book", type=positive_int, default=100, help="contacts of each other user")
     parser.add_argument("--workers", type=positive_int, default=1, help="server worker processes")
     parser.add_argument("--duration", type=positive_int, default=10, help="seconds per wrk run")
+    parser.add_argument(
+        "--warmup", type=int, default=2, help="seconds of the same load before each measured run, not recorded"
+    )
     parser.add_argument("--connections", type=positive_int, default=32, help="wrk connections for throughput runs")
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results.json"), help="where to write JSON")
     parser.add_argument("--seed", type=int, default=2026, help="random seed of the generated data")
@@ -83,7 +86,7 @@ def run(args: argparse.Namespace, console: Console) -> None:
     database = BenchDatabase(args.admin_url, args.database)
     plan = SeedPlan(users=args.users, big_book=args.big_book, book=args.book, seed=args.seed)
     options = Options(workers=args.workers, duration=args.duration, connections=args.connections)
-    runner = LoadRunner(wrk_path, console)
+    runner = LoadRunner(wrk_path, console, warmup_seconds=max(0, args.warmup))
     database.recreate()
     console.print(f"database {database.display_url}: created afresh and migrated")
     try:

@@ -178,7 +178,8 @@ def test_benchmark_runs_end_to_end_with_no_errors(wrk: str, postgresql_url: str,
     admin = make_url(admin_url()).set(drivername="postgresql").render_as_string(hide_password=False)
     completed = subprocess.run(  # noqa: S603 (our own interpreter and module)
         [sys.executable, "-m", "benchmarks", "--admin-url", admin, "--database", database, "--users", "3",
-         "--big-book", "40", "--book", "5", "--duration", "1", "--connections", "2", "--output", str(output)],
+         "--big-book", "40", "--book", "5", "--duration", "1", "--warmup", "1", "--connections", "2",
+         "--output", str(output)],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
