@@ -19,10 +19,12 @@ from typing import Any
 
 import asyncpg
 import uuid_utils
+from sqlalchemy.dialects import postgresql
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from contacts_api.accounts.passwords import PasswordHasher
 from contacts_api.config import Settings
+from contacts_api.contacts.repository import like_pattern, search_statement
 
 BENCHMARK_PASSWORD = "benchmark passphrase 2026"  # noqa: S105 (throwaway accounts in a throwaway database)
 USER_COLUMNS = ("id", "email", "full_name", "password_hash", "sa_orm_sentinel", "created_at", "updated_at")
@@ -181,13 +183,11 @@ def person_fragment(last_name: str) -> str:
 
 
 async def count_matches(connection: asyncpg.Connection, owner_id: uuid.UUID, fragment: str) -> int:
-    """The contacts `q=fragment` finds in one book, counted the way the service matches."""
-    pattern = f"%{fragment}%"
-    query = (
-        "SELECT count(*) FROM contacts WHERE owner_id = $1 AND "
-        "(lower(first_name) LIKE $2 OR lower(last_name) LIKE $2 OR lower(email) LIKE $2)"
-    )
-    return int(await connection.fetchval(query, owner_id, pattern))
+    """The contacts `q=fragment` finds in one book: the `total` of the service's own search."""
+    compiled = search_statement(True, frozenset()).compile(dialect=postgresql.asyncpg.dialect())  # type: ignore[no-untyped-call]
+    values = compiled.construct_params({"owner": owner_id, "q": like_pattern(fragment), "limit": 1, "offset": 0})
+    row = await connection.fetchrow(str(compiled), *(values[name] for name in compiled.positiontup or ()))
+    return int(row["total"])
 
 
 def most_common_fragment(last_names: Iterable[str]) -> str:

@@ -78,6 +78,23 @@ async def test_a_leapling_on_the_28th_of_a_common_year_counts_as_today(
     assert await upcoming(client, user, days=1) == [("Leapling", "2027-02-28")]
 
 
+@pytest.mark.parametrize(
+    ("today", "days"),
+    [
+        (datetime.date(2027, 2, 21), 7),  # the window ends on 28 February
+        (datetime.date(2026, 12, 31), 59),  # it wraps over New Year and ends on 28 February
+    ],
+)
+async def test_a_window_ending_on_28_february_of_a_common_year_holds_the_leaplings(
+    client: Client, user: ApiUser, clock: PinnedClock, today: datetime.date, days: int
+) -> None:
+    # The query narrows by month-day ranges (an index): 29 February lies outside 0101-0228,
+    # and must still be found, as it falls on the 28th that year.
+    clock.set_date(today)
+    await add(client, user, "Leapling", "2000-02-29")
+    assert await upcoming(client, user, days=days) == [("Leapling", "2027-02-28")]
+
+
 async def test_a_leapling_next_birthday_in_the_following_leap_year(
     client: Client, user: ApiUser, clock: PinnedClock
 ) -> None:
