@@ -19,12 +19,15 @@ from typing import Any
 
 import asyncpg
 import uuid_utils
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from contacts_api.accounts.passwords import PasswordHasher
 from contacts_api.config import Settings
-from contacts_api.contacts.repository import like_pattern, search_statement
+from contacts_api.contacts.models import ContactModel
+from contacts_api.contacts.repository import search_conditions
+from contacts_api.contacts.schemas import ContactFilters
 
 BENCHMARK_PASSWORD = "benchmark passphrase 2026"  # noqa: S105 (throwaway accounts in a throwaway database)
 USER_COLUMNS = ("id", "email", "full_name", "password_hash", "sa_orm_sentinel", "created_at", "updated_at")
@@ -184,10 +187,14 @@ def person_fragment(last_name: str) -> str:
 
 async def count_matches(connection: asyncpg.Connection, owner_id: uuid.UUID, fragment: str) -> int:
     """The contacts `q=fragment` finds in one book: the `total` of the service's own search."""
-    compiled = search_statement(True, frozenset()).compile(dialect=postgresql.asyncpg.dialect())  # type: ignore[no-untyped-call]
-    values = compiled.construct_params({"owner": owner_id, "q": like_pattern(fragment), "limit": 1, "offset": 0})
-    row = await connection.fetchrow(str(compiled), *(values[name] for name in compiled.positiontup or ()))
-    return int(row["total"])
+    statement = (
+        select(func.count())
+        .select_from(ContactModel)
+        .where(ContactModel.owner_id == owner_id, *search_conditions(ContactFilters(q=fragment)))
+    )
+    compiled = statement.compile(dialect=postgresql.asyncpg.dialect())  # type: ignore[no-untyped-call]
+    values = compiled.construct_params()
+    return int(await connection.fetchval(str(compiled), *(values[name] for name in compiled.positiontup or ())))
 
 
 def most_common_fragment(last_names: Iterable[str]) -> str:

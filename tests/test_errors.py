@@ -51,12 +51,12 @@ async def test_sqlite_and_postgresql_enforce_foreign_keys(client: Client, user: 
 async def test_unexpected_errors_are_a_generic_500_with_the_traceback_only_in_the_log(
     client: Client, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from contacts_api.accounts import controllers
+    from contacts_api.accounts.services import AccountService
 
-    def explode(_user: Any) -> Any:
+    async def explode(*_: Any) -> Any:
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(controllers, "to_user_read", explode)
+    monkeypatch.setattr(AccountService, "sign_up", explode)
     with caplog.at_level(logging.ERROR):
         response = await client.post("/api/auth/signup", json={"email": "new@example.com", "password": PASSWORD})
     assert response.status_code == 500
@@ -88,12 +88,12 @@ async def test_only_a_unique_violation_counts_as_a_conflict(settings: Settings) 
     from sqlalchemy import insert
     from sqlalchemy.exc import IntegrityError
 
-    from contacts_api.accounts.models import LoginSession
+    from contacts_api.accounts.models import LoginSessionModel
     from contacts_api.db import create_engine
     from contacts_api.errors import is_unique_violation
 
     now = datetime.datetime.now(datetime.UTC)
-    orphan_session = insert(LoginSession).values(
+    orphan_session = insert(LoginSessionModel).values(
         id=uuid.uuid4(), user_id=uuid.uuid4(), refresh_jti=uuid.uuid4(), last_refreshed_at=now,
         idle_expires_at=now, absolute_expires_at=now, created_at=now, updated_at=now,
     )  # fmt: skip

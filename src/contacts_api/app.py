@@ -14,7 +14,7 @@ from contacts_api.accounts.services import ACCOUNTS_STATE_KEY, AccountsConfig
 from contacts_api.accounts.throttling import RATE_LIMIT_STORE, auth_rate_limit, create_rate_limit_store
 from contacts_api.clock import CLOCK_STATE_KEY, Clock, utc_now
 from contacts_api.config import Settings, load_settings
-from contacts_api.contacts.controller import ContactController, document_birthday_rule
+from contacts_api.contacts.controller import ContactController, document_contacts
 from contacts_api.db import DB_CONFIG_STATE_KEY, alchemy_config, provide_db_session
 from contacts_api.docs import ClosedStructSchemaPlugin, docs_assets_router, openapi_config
 from contacts_api.errors import exception_handlers
@@ -64,5 +64,5 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Lite
     app.asgi_handler = request_log_middleware(
         security_headers_middleware(head_as_get(json_not_found_under_docs(app.asgi_handler)))
     )
-    document_birthday_rule(app.openapi_schema, clock().date())
+    document_contacts(app.openapi_schema, clock().date())
     return app

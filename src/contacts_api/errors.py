@@ -7,12 +7,12 @@ ever reaches a client; the traceback goes to the log instead.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from advanced_alchemy.exceptions import NotFoundError, RepositoryError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
+    ClientException,
     HTTPException,
     NotAuthorizedException,
     ServiceUnavailableException,
@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError as SQLIntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 
-from contacts_api.validation import plain_message
+from contacts_api.error_messages import CLIENT_GONE, dto_validation_message, field_error_item, item_from_decoder
 
 logger = logging.getLogger(__name__)
 
@@ -147,39 +147,31 @@ def _too_many_requests(_: Request[Any, Any, Any], exc: TooManyRequestsException)
     return error_response(exc.status_code, exc.detail, headers=headers)
 
 
-_FIELD_IN_MESSAGE = re.compile(r"field `(?P<field>[^`]+)`")
-
-
-def _name_the_field(item: Any) -> Any:
-    """Litestar reports a whole-body problem under the key "data"; name the field when the
-    message does ("Object contains unknown field `id`"), and say plainly when the body is missing."""
-    if not isinstance(item, dict):
-        return item
-    item = {**item, "message": plain_message(str(item.get("message", "")))}
-    if item.get("key") != "data":
-        return item
-    message = item["message"]
-    if message == "'data'":
-        return {**item, "message": "A request body is required"}
-    if named := _FIELD_IN_MESSAGE.search(message):
-        return {**item, "key": named["field"]}
-    return item
-
-
 def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     """Litestar's 400, with the offending field named wherever the message knows it."""
     extra = [_name_the_field(item) for item in exc.extra] if isinstance(exc.extra, list) else exc.extra
     return error_response(exc.status_code, exc.detail, headers=exc.headers, extra=extra)
 
 
-# Litestar's words when the client hangs up before its body arrived; not a server fault.
-_CLIENT_GONE = "client disconnected prematurely"
+def _name_the_field(item: Any) -> Any:
+    if not isinstance(item, dict):
+        return item
+    return {**item, **field_error_item(str(item.get("message", "")), item.get("key"), item.get("source", "body"))}
+
+
+def _client_error(request: Request[Any, Any, Any], exc: ClientException) -> Response[Any]:
+    """A 400 from Litestar itself; a DTO's failed body gets the shape and wording of the signature
+    model's (the field named in `extra`), so every route answers bad input alike."""
+    if (message := dto_validation_message(exc)) is not None:
+        detail = f"Validation failed for {request.method} {request.url.path}"
+        return error_response(HTTP_400_BAD_REQUEST, detail, extra=[item_from_decoder(message)])
+    return error_response(exc.status_code, exc.detail, headers=exc.headers, extra=exc.extra)
 
 
 def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, HTTPException) and exc.status_code < HTTP_500_INTERNAL_SERVER_ERROR:
         return error_response(exc.status_code, exc.detail, headers=exc.headers)
-    if isinstance(exc, HTTPException) and exc.detail == _CLIENT_GONE:
+    if isinstance(exc, HTTPException) and exc.detail == CLIENT_GONE:
         logger.info("client went away during %s %s", request.method, request.url.path)
         return error_response(HTTP_400_BAD_REQUEST, "The client disconnected before sending its whole body")
     logger.error("unhandled error during %s %s", request.method, request.url.path, exc_info=exc)
@@ -209,5 +201,6 @@ exception_handlers: ExceptionHandlersMap = {
     UnicodeDecodeError: _undecodable_body,
     TooManyRequestsException: _too_many_requests,
     ValidationException: _validation_error,
+    ClientException: _client_error,
     HTTP_500_INTERNAL_SERVER_ERROR: _server_error,
 }

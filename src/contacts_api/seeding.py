@@ -13,12 +13,12 @@ import msgspec
 from litestar.stores.memory import MemoryStore
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contacts_api.accounts.models import User
-from contacts_api.accounts.schemas import Signup
+from contacts_api.accounts.models import UserModel
+from contacts_api.accounts.schemas import Signup, User
 from contacts_api.accounts.services import AccountsConfig, AccountService
 from contacts_api.clock import utc_now
 from contacts_api.config import Settings
-from contacts_api.contacts.models import Contact
+from contacts_api.contacts.models import ContactModel
 from contacts_api.db import create_engine
 
 FIRST_NAMES = ["Ada", "Grace", "Alan", "Katherine", "Edsger", "Barbara", "Donald", "Frances", "Émile", "Zoë", "Linus",
@@ -62,7 +62,7 @@ async def seed(
         for _ in range(users):
             async with AsyncSession(engine) as session, session.begin():
                 suffix = rng.randrange(16**8)
-                user = User(
+                user = UserModel(
                     email=f"seed-{suffix:08x}@example.com", full_name="Seeded User", password_hash=password_hash
                 )
                 session.add(user)
@@ -75,9 +75,9 @@ async def seed(
     return emails
 
 
-def _contacts(owner: User, count: int, rng: random.Random, today: datetime.date) -> list[Contact]:
+def _contacts(owner: UserModel, count: int, rng: random.Random, today: datetime.date) -> list[ContactModel]:
     return [
-        Contact(
+        ContactModel(
             owner_id=owner.id,
             first_name=(first := rng.choice(FIRST_NAMES)),
             last_name=(last := rng.choice(LAST_NAMES)),

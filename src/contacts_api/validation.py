@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import re
+import functools
+import typing
+from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar.exceptions import ValidationException
 
+from contacts_api.error_messages import item_from_decoder, pattern_meaning, plain_message, split_location
+
 T = TypeVar("T")
-_ERROR_LOCATION = re.compile(r"^(?P<message>.*?)(?: - at `\$\.?(?P<key>[^`]*)`)?$", re.DOTALL)
 
 # A NUL cannot be stored in PostgreSQL text: refusing it in every string keeps it from turning
 # into a 500 further down. (A lone surrogate never gets this far: the JSON decoder refuses it.)
@@ -29,26 +32,8 @@ _DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 EMAIL_PATTERN = rf"^\s*{_LOCAL_PART}@{_DOMAIN}\s*$"
 
 
-# What each pattern means, in words: msgspec's own message for a mismatch quotes the regex.
-_PATTERN_MEANINGS: dict[str, str] = {
-    STORABLE_TEXT: "Must not contain a NUL character",
-    EMAIL_PATTERN: "Invalid email address",
-}
-
-
-def pattern_meaning(pattern: str, meaning: str) -> str:
-    """Register the words for a pattern's mismatch message; returns the pattern."""
-    _PATTERN_MEANINGS[pattern] = meaning
-    return pattern
-
-
-def plain_message(message: str) -> str:
-    """msgspec's "Expected `str` matching regex '…'" in words, for the patterns we know."""
-    if message.startswith("Expected `str` matching regex"):
-        for pattern, meaning in _PATTERN_MEANINGS.items():
-            if repr(pattern) in message:
-                return meaning
-    return message
+pattern_meaning(STORABLE_TEXT, "Must not contain a NUL character")
+pattern_meaning(EMAIL_PATTERN, "Invalid email address")
 
 
 def text(
@@ -95,15 +80,6 @@ def trimmed_text(*, max_length: int, description: str, examples: list[str]) -> m
     )
 
 
-def field_error(field: str, message: str) -> ValueError:
-    """An error raised from a Struct's `__post_init__` that still names its field.
-
-    The suffix mirrors msgspec's own error format, which is how Litestar finds the `key` it
-    reports in the 400's `extra`.
-    """
-    return ValueError(f"{message} - at `$.{field}`")
-
-
 def normalize_email(value: str) -> str:
     """The stored form of an address that matched EMAIL_PATTERN: trimmed and lower-cased."""
     return value.strip().lower()
@@ -116,13 +92,7 @@ def decode_body(raw: bytes | dict[str, Any], schema: type[T]) -> T:
             return msgspec.json.decode(raw, type=schema)
         return msgspec.convert(raw, schema, strict=False)
     except msgspec.ValidationError as exc:
-        # Litestar's shape: the field's path as `key`, or "data" for the whole body (the error
-        # handler then names the field from the message where it can).
-        match = _ERROR_LOCATION.match(str(exc))
-        message, key = (match["message"], match["key"]) if match else (str(exc), None)
-        raise ValidationException(
-            detail="Validation failed", extra=[{"message": message, "key": key or "data", "source": "body"}]
-        ) from None
+        raise ValidationException(detail="Validation failed", extra=[item_from_decoder(str(exc))]) from None
     except msgspec.DecodeError as exc:
         raise ValidationException(detail=f"The body is not valid JSON: {exc}") from None
 
@@ -130,3 +100,19 @@ def decode_body(raw: bytes | dict[str, Any], schema: type[T]) -> T:
 def invalid_field(field: str, message: str, source: str = "body") -> ValidationException:
     """A 400 for a rule only a service can check, in the same shape as a schema failure."""
     return ValidationException(detail="Validation failed", extra=[{"message": message, "key": field, "source": source}])
+
+
+@functools.cache
+def _field_types(model: type[msgspec.Struct]) -> dict[str, Any]:
+    return typing.get_type_hints(model, include_extras=True)
+
+
+def check_fields(model: type[msgspec.Struct], fields: Mapping[str, Any]) -> None:
+    """Check each value against its field's annotation on `model` (type and constraints), as the
+    request decoder would; a 400 naming the first field that breaks its rule."""
+    types = _field_types(model)
+    for name, value in fields.items():
+        try:
+            msgspec.convert(value, types[name])
+        except msgspec.ValidationError as exc:
+            raise invalid_field(name, plain_message(split_location(str(exc))[0])) from None

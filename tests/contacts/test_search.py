@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from contacts_api.config import Settings
-from contacts_api.contacts.models import Contact
+from contacts_api.contacts.models import ContactModel as Contact
 from tests.conftest import ApiUser
 from tests.contacts.conftest import Client, create_contact
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.dto import DTOData
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException, ServiceUnavailableException, TooManyRequestsException
 from litestar.openapi.spec import (
@@ -21,19 +22,20 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contacts_api.accounts.guards import BEARER_SECURITY, requires_user
-from contacts_api.accounts.models import User
 from contacts_api.accounts.passwords import MAX_PASSWORD_LENGTH
 from contacts_api.accounts.schemas import (
+    PROFILE_UPDATE_EXAMPLES,
     AccountDeletionBody,
     Credentials,
     LogoutBody,
     PasswordChangeBody,
     PasswordGrantForm,
-    ProfileUpdateBody,
+    ProfileUpdateDTO,
     RefreshBody,
     SignupBody,
     TokenPair,
-    UserRead,
+    User,
+    UserReadDTO,
 )
 from contacts_api.accounts.services import ACCOUNTS_STATE_KEY, AccountService
 from contacts_api.accounts.throttling import AUTH_RATE_LIMITED
@@ -44,15 +46,6 @@ from contacts_api.validation import EMAIL_PATTERN, MAX_EMAIL_LENGTH, STORABLE_TE
 
 def provide_account_service(db_session: AsyncSession, state: State) -> AccountService:
     return AccountService(db_session, state[ACCOUNTS_STATE_KEY])
-
-
-def to_user_read(user: User) -> UserRead:
-    return UserRead(
-        id=user.id,
-        email=user.email,
-        full_name=user.full_name,
-        created_at=user.created_at,
-    )
 
 
 # The same rules as the Credentials and PasswordGrantForm schemas that decode these bodies.
@@ -128,15 +121,16 @@ class AuthController(Controller):
     @post(
         "/signup",
         operation_id="signUp",
+        return_dto=UserReadDTO,
         opt={AUTH_RATE_LIMITED: True},
         exclude_from_auth=True,
         status_code=HTTP_201_CREATED,
         summary="Create an account",
         raises=[*BODY_ERRORS, ConflictError, TooManyRequestsException],
     )
-    async def sign_up(self, data: SignupBody, accounts: AccountService) -> UserRead:
+    async def sign_up(self, data: SignupBody, accounts: AccountService) -> User:
         """Register a new user. 409 when the email (case-insensitively) is already registered."""
-        return to_user_read(await accounts.sign_up(data))
+        return await accounts.sign_up(data)
 
     @post(
         "/login",
@@ -179,7 +173,7 @@ class AuthController(Controller):
     )
     async def log_out(
         self,
-        request: Request[UserRead, TokenClaims, Any],
+        request: Request[User, TokenClaims, Any],
         accounts: AccountService,
         data: LogoutBody = None,
     ) -> None:
@@ -194,6 +188,8 @@ class UserController(Controller):
     guards = [requires_user]
     security = BEARER_SECURITY
     dependencies = {"accounts": Provide(provide_account_service, sync_to_thread=False)}
+    # What a client sees of the user, for every route here that returns one.
+    return_dto = UserReadDTO
 
     @get(
         "/",
@@ -201,33 +197,35 @@ class UserController(Controller):
         summary="The signed-in user",
         raises=[NotAuthorizedException, ServiceUnavailableException],
     )
-    async def me(self, request: Request[UserRead, TokenClaims, Any]) -> UserRead:
+    async def me(self, request: Request[User, TokenClaims, Any]) -> User:
         return request.user
 
     @patch(
         "/",
         operation_id="updateCurrentUser",
+        dto=ProfileUpdateDTO,
         summary="Change the display name",
         raises=[*BODY_ERRORS, NotAuthorizedException],
     )
     async def update_me(
         self,
-        request: Request[UserRead, TokenClaims, Any],
-        data: ProfileUpdateBody,
+        request: Request[User, TokenClaims, Any],
+        data: Annotated[DTOData[User], PROFILE_UPDATE_EXAMPLES],
         accounts: AccountService,
-    ) -> UserRead:
+    ) -> User:
         return await accounts.update_profile(request.user, data)
 
     @put(
         "/password",
         operation_id="changePassword",
+        return_dto=None,
         status_code=HTTP_204_NO_CONTENT,
         summary="Change the password and end every other session",
         raises=[*BODY_ERRORS, NotAuthorizedException, TooManyRequestsException],
     )
     async def change_password(
         self,
-        request: Request[UserRead, TokenClaims, Any],
+        request: Request[User, TokenClaims, Any],
         data: PasswordChangeBody,
         accounts: AccountService,
     ) -> None:
@@ -241,13 +239,14 @@ class UserController(Controller):
     @delete(
         "/",
         operation_id="deleteCurrentUser",
+        return_dto=None,
         status_code=HTTP_204_NO_CONTENT,
         summary="Delete the account with its sessions and contacts",
         raises=[*BODY_ERRORS, NotAuthorizedException, TooManyRequestsException],
     )
     async def delete_me(
         self,
-        request: Request[UserRead, TokenClaims, Any],
+        request: Request[User, TokenClaims, Any],
         data: AccountDeletionBody,
         accounts: AccountService,
     ) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from contacts_api.accounts.schemas import UserRead
+from contacts_api.accounts.schemas import User
 from contacts_api.errors import InvalidCredentials
 
 # The OpenAPI security requirement every guarded route declares.
@@ -16,5 +16,5 @@ BEARER_SECURITY: list[dict[str, list[str]]] = [{"OAuth2PasswordBearer": []}]
 
 def requires_user(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Let the request through only with an authenticated user (the middleware sets it)."""
-    if not isinstance(connection.scope.get("user"), UserRead):
+    if not isinstance(connection.scope.get("user"), User):
         raise InvalidCredentials("Authentication required")

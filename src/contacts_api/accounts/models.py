@@ -11,7 +11,9 @@ from sqlalchemy import ForeignKey, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 
-class User(UUIDv7AuditBase):
+class UserModel(UUIDv7AuditBase):
+    """The users table (the API's view of a row is `schemas.User`)."""
+
     __tablename__ = "users"
 
     # Stored lower-cased and trimmed, so the plain unique index is case-insensitive in effect
@@ -22,8 +24,8 @@ class User(UUIDv7AuditBase):
     password_hash: Mapped[str] = mapped_column(String(255), deferred=True)
 
 
-class LoginSession(UUIDv7AuditBase):
-    """A login and the refresh tokens rotated from it.
+class LoginSessionModel(UUIDv7AuditBase):
+    """The sessions table: a login and the refresh tokens rotated from it.
 
     Only the newest refresh token's `jti` is kept: any other validly signed refresh token of
     this session has been used already, and presenting it revokes the session (RFC 9700 §4.14).

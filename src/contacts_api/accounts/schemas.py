@@ -1,4 +1,13 @@
-"""What the accounts routes accept and return. No schema here has a field for the hash."""
+"""The accounts entities, the views of them the API shows, and the commands its routes take.
+
+- `User` holds every field of a user, the password hash included; `UserReadDTO` (every answer
+  that shows a user) excludes the hash by its config, and `ProfileUpdateDTO` carries only what a
+  user may change about themselves. No other view of a user exists.
+- `LoginSession` is a login and its rotating refresh token (no route shows it yet).
+- The commands (`Signup`, `Credentials`, `PasswordChange`, `AccountDeletion`, `RefreshRequest`,
+  `LogoutRequest`) and the OAuth2 `TokenPair` are not views of an entity: they carry a password
+  or a token on its way in or out, which no entity stores.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +16,14 @@ import uuid
 from typing import Annotated, Any, Literal
 
 import msgspec
+from litestar.dto import DTOConfig
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
 from contacts_api.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problem
-from contacts_api.validation import EmailText, field_error, normalize_email, text
+from contacts_api.dto import EntityDTO, EntityReadDTO
+from contacts_api.error_messages import field_error
+from contacts_api.validation import EmailText, normalize_email, text
 
 FullName = Annotated[str, text(max_length=200, description="Display name", examples=["Ada Lovelace"])]
 # Long enough for any acceptable password, short enough that a huge body is refused before it
@@ -82,25 +94,52 @@ class TokenPair(msgspec.Struct, kw_only=True):
     expires_in: Annotated[int, msgspec.Meta(description="Seconds until the access token expires")]
 
 
-class UserRead(msgspec.Struct):
-    """A user as the API shows them, and `request.user` on authenticated requests.
-
-    Positional fields: the repository fills one from a row."""
+class User(msgspec.Struct, kw_only=True):
+    """A user account: every field, as stored. `request.user` on authenticated requests."""
 
     id: uuid.UUID
-    email: str
-    full_name: str | None
+    email: EmailText
+    full_name: FullName | None = None
+    # Loaded only where a password is checked (UserRepository.get_with_password_hash).
+    password_hash: str | msgspec.UnsetType = msgspec.UNSET
     created_at: datetime.datetime
+    updated_at: datetime.datetime
+
+    def loaded_password_hash(self) -> str:
+        if isinstance(self.password_hash, msgspec.UnsetType):
+            raise RuntimeError("this user was loaded without its password hash")
+        return self.password_hash
 
 
-class ProfileUpdate(msgspec.Struct, forbid_unknown_fields=True):
-    """A partial update: an absent `full_name` keeps the name, `null` clears it."""
+class LoginSession(msgspec.Struct, kw_only=True):
+    """A login and the refresh tokens rotated from it.
 
-    full_name: FullName | msgspec.UnsetType | None = msgspec.UNSET
+    Only the newest refresh token's `jti` is kept: any other validly signed refresh token of
+    this session has been used already, and presenting it revokes the session (RFC 9700 §4.14).
+    """
 
-    def __post_init__(self) -> None:
-        if isinstance(self.full_name, str):
-            self.full_name = self.full_name.strip() or None
+    id: uuid.UUID
+    user_id: uuid.UUID
+    refresh_jti: uuid.UUID
+    last_refreshed_at: datetime.datetime
+    idle_expires_at: datetime.datetime
+    absolute_expires_at: datetime.datetime
+    revoked_at: datetime.datetime | None = None
+
+
+class UserReadDTO(EntityReadDTO[User]):
+    """A user as every answer shows them: never the password hash."""
+
+    config = DTOConfig(exclude={"password_hash", "updated_at"})
+    __schema_name__ = "UserRead"
+
+
+class ProfileUpdateDTO(EntityDTO[User]):
+    """What a user may change about themselves: an absent `full_name` keeps the name, `null`
+    clears it."""
+
+    config = DTOConfig(include={"full_name"}, partial=True, forbid_unknown_fields=True)
+    __schema_name__ = "ProfileUpdate"
 
 
 class PasswordChange(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -130,7 +169,7 @@ RefreshBody = Annotated[RefreshRequest, _body("The refresh token from login", {"
 LogoutBody = Annotated[
     LogoutRequest | None, _body("Optionally, the refresh token to revoke too", {"refresh_token": "eyJhbGciOi…"})
 ]
-ProfileUpdateBody = Annotated[ProfileUpdate, _body("A new display name", {"full_name": "Augusta Ada King"})]
+PROFILE_UPDATE_EXAMPLES = _body("A new display name", {"full_name": "Augusta Ada King"})
 PasswordChangeBody = Annotated[
     PasswordChange,
     _body("Current and new password", {"current_password": "correct horse battery staple",

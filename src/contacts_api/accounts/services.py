@@ -5,22 +5,23 @@ from __future__ import annotations
 import datetime
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-import msgspec
 from advanced_alchemy.exceptions import RepositoryError
+from litestar.dto import DTOData
 from litestar.stores.base import Store
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
-from contacts_api.accounts.models import LoginSession, User
 from contacts_api.accounts.passwords import PasswordHasher
 from contacts_api.accounts.repositories import LoginSessionRepository, UserRepository
-from contacts_api.accounts.schemas import ProfileUpdate, Signup, TokenPair, UserRead
+from contacts_api.accounts.schemas import LoginSession, Signup, TokenPair, User
 from contacts_api.accounts.throttling import LoginFailureThrottle
 from contacts_api.accounts.tokens import InvalidTokenError, TokenCodec, TokenUse
 from contacts_api.clock import Clock
 from contacts_api.config import Settings
 from contacts_api.errors import ConflictError, InvalidCredentials, is_unique_violation
+from contacts_api.validation import check_fields
 
 ACCOUNTS_STATE_KEY = "accounts"  # where the app keeps its AccountsConfig
 WRONG_CREDENTIALS = "Incorrect email or password"
@@ -62,10 +63,10 @@ class AccountService:
         self.login_throttle = config.login_throttle
 
     async def sign_up(self, data: Signup) -> User:
-        user = User(email=data.email, full_name=data.full_name, password_hash=await self.passwords.hash(data.password))
+        password_hash = await self.passwords.hash(data.password)
         try:
             # The unique index on email decides races: of concurrent signups one insert wins.
-            return await self.users.add(user)
+            return await self.users.add_user(email=data.email, full_name=data.full_name, password_hash=password_hash)
         except RepositoryError as exc:
             if is_unique_violation(exc):
                 raise ConflictError(detail="An account with this email already exists") from None
@@ -78,11 +79,11 @@ class AccountService:
             if user is None:
                 await self.passwords.verify_against_nothing(password)
                 raise InvalidCredentials(WRONG_CREDENTIALS)
-            if not await self.passwords.verify(user.password_hash, password):
+            if not await self.passwords.verify(user.loaded_password_hash(), password):
                 raise InvalidCredentials(WRONG_CREDENTIALS)
             attempt.succeeded()
-        if self.passwords.needs_rehash(user.password_hash):
-            user.password_hash = await self.passwords.hash(password)
+        if self.passwords.needs_rehash(user.loaded_password_hash()):
+            await self.users.set_password_hash(user.id, await self.passwords.hash(password), now=self.clock())
         return await self._start_session(user.id)
 
     async def refresh(self, refresh_token: str) -> TokenPair:
@@ -109,7 +110,7 @@ class AccountService:
         access = self.tokens.issue(TokenUse.ACCESS, user_id=claims.user_id, session_id=claims.session_id, now=now)
         return self._token_pair(access.token, new_refresh.token)
 
-    async def log_out(self, user: UserRead, *, session_id: uuid.UUID, refresh_token: str | None = None) -> None:
+    async def log_out(self, user: User, *, session_id: uuid.UUID, refresh_token: str | None = None) -> None:
         """End this session, and the one of `refresh_token` too if it is the same user's."""
         now = self.clock()
         await self.sessions.revoke(session_id, now=now, user_id=user.id)
@@ -120,29 +121,34 @@ class AccountService:
                 return  # nothing more to end: a bad token opens no session
             await self.sessions.revoke(other, now=now, user_id=user.id)
 
-    async def update_profile(self, user: UserRead, changes: ProfileUpdate) -> UserRead:
-        if changes.full_name is msgspec.UNSET:
+    async def update_profile(self, user: User, data: DTOData[User]) -> User:
+        """Change what the profile DTO lets a user change; a blank name clears it."""
+        changes: dict[str, Any] = data.as_builtins()
+        if not changes:
             return user  # an empty PATCH changes nothing
-        return await self.users.update_full_name(user.id, changes.full_name, now=self.clock())
+        check_fields(User, changes)
+        if isinstance(changes.get("full_name"), str):
+            changes["full_name"] = changes["full_name"].strip() or None
+        return await self.users.update_user(user.id, changes, now=self.clock())
 
-    async def change_password(self, user: UserRead, *, current_session_id: uuid.UUID, current: str, new: str) -> None:
+    async def change_password(self, user: User, *, current_session_id: uuid.UUID, current: str, new: str) -> None:
         """Set a new password (already checked against the policy) and end every other session."""
-        stored = await self._check_password(user, current)
-        stored.password_hash = await self.passwords.hash(new)
+        await self._check_password(user, current)
+        await self.users.set_password_hash(user.id, await self.passwords.hash(new), now=self.clock())
         await self.sessions.revoke_all_for_user(user.id, now=self.clock(), keep=current_session_id)
 
-    async def delete_account(self, user: UserRead, password: str) -> None:
+    async def delete_account(self, user: User, password: str) -> None:
         await self._check_password(user, password)
         # Sessions and contacts go with the user through ON DELETE CASCADE, in this transaction.
-        await self.users.delete(user.id)
+        await self.users.delete_user(user.id)
 
-    async def _check_password(self, user: UserRead, password: str) -> User:
+    async def _check_password(self, user: User, password: str) -> User:
         """Re-check the password of a signed-in user, under the same failure limit as login: a
         stolen access token must not become an unlimited password oracle."""
         async with self.login_throttle.attempt(user.email) as attempt:
             stored = await self.users.get_with_password_hash(user_id=user.id)
             await self._release_connection()
-            if stored is None or not await self.passwords.verify(stored.password_hash, password):
+            if stored is None or not await self.passwords.verify(stored.loaded_password_hash(), password):
                 raise InvalidCredentials("The password is incorrect")
             attempt.succeeded()
         return stored
@@ -159,7 +165,7 @@ class AccountService:
         session_id = uuid7()
         access = self.tokens.issue(TokenUse.ACCESS, user_id=user_id, session_id=session_id, now=now)
         refresh = self.tokens.issue(TokenUse.REFRESH, user_id=user_id, session_id=session_id, now=now)
-        await self.sessions.add(
+        await self.sessions.add_session(
             LoginSession(
                 id=session_id,
                 user_id=user_id,

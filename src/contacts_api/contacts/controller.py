@@ -7,9 +7,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+from advanced_alchemy.service import OffsetPagination
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.dto import DTOData
 from litestar.exceptions import (
     NotAuthorizedException,
     NotFoundException,
@@ -22,19 +24,22 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contacts_api.accounts.guards import BEARER_SECURITY, requires_user
-from contacts_api.accounts.schemas import UserRead
+from contacts_api.accounts.schemas import User
 from contacts_api.clock import CLOCK_STATE_KEY
 from contacts_api.contacts.schemas import (
+    PATCH_EXAMPLES,
+    WRITE_EXAMPLES,
+    Contact,
     ContactFilters,
-    ContactPage,
-    ContactPatchBody,
-    ContactRead,
-    ContactWriteBody,
+    ContactPatchDTO,
+    ContactReadDTO,
+    ContactWriteDTO,
     UpcomingBirthday,
+    UpcomingBirthdayDTO,
 )
 from contacts_api.contacts.service import EARLIEST_BIRTHDAY, ContactService
 from contacts_api.db import SINGLE_STATEMENT
-from contacts_api.docs import iso_dates_between_pattern
+from contacts_api.docs import iso_dates_between_pattern, name_response_schema
 from contacts_api.errors import BODY_ERRORS, ConflictError
 from contacts_api.validation import STORABLE_TEXT
 
@@ -42,6 +47,8 @@ SearchText = Annotated[
     str | None, Parameter(max_length=320, pattern=STORABLE_TEXT, description="Case-insensitive substring")
 ]
 ContactId = Annotated[uuid.UUID, Parameter(description="The contact's id")]
+ContactWriteData = Annotated[DTOData[Contact], WRITE_EXAMPLES]
+ContactPatchData = Annotated[DTOData[Contact], PATCH_EXAMPLES]
 
 
 @dataclass
@@ -63,6 +70,12 @@ class CreateContactOperation(Operation):
             }
 
 
+def document_contacts(openapi: OpenAPI, today: datetime.date) -> None:
+    """What the generated document cannot say by itself: the page's name, the birthday range."""
+    name_response_schema(openapi, "/api/contacts", "get", "ContactPage", {"total": "All contacts matching the filters"})
+    document_birthday_rule(openapi, today)
+
+
 def document_birthday_rule(openapi: OpenAPI, today: datetime.date) -> None:
     """State the birthday range (from EARLIEST_BIRTHDAY, not in the future) in the schema of every
     birthday a client sends, as a pattern of the dates up to `today`. The document is built at
@@ -76,9 +89,7 @@ def document_birthday_rule(openapi: OpenAPI, today: datetime.date) -> None:
                 candidate.pattern = pattern
 
 
-def provide_contact_service(
-    db_session: AsyncSession, request: Request[UserRead, Any, Any], state: State
-) -> ContactService:
+def provide_contact_service(db_session: AsyncSession, request: Request[User, Any, Any], state: State) -> ContactService:
     return ContactService(db_session, owner_id=request.user.id, clock=state[CLOCK_STATE_KEY])
 
 
@@ -88,6 +99,8 @@ class ContactController(Controller):
     guards = [requires_user]
     security = BEARER_SECURITY
     dependencies = {"contacts": Provide(provide_contact_service, sync_to_thread=False)}
+    # What a client sees of a contact, for every route here that returns one.
+    return_dto = ContactReadDTO
     # Every route here is one SQL statement (see ContactRepository), so none needs a transaction.
     opt = {SINGLE_STATEMENT: True}
 
@@ -95,11 +108,12 @@ class ContactController(Controller):
         "/",
         operation_id="createContact",
         operation_class=CreateContactOperation,
+        dto=ContactWriteDTO,
         status_code=HTTP_201_CREATED,
         summary="Add a contact",
         raises=[*BODY_ERRORS, NotAuthorizedException, ConflictError],
     )
-    async def create_contact(self, data: ContactWriteBody, contacts: ContactService) -> ContactRead:
+    async def create_contact(self, data: ContactWriteData, contacts: ContactService) -> Contact:
         return await contacts.create_contact(data)
 
     @get(
@@ -117,15 +131,16 @@ class ContactController(Controller):
         email: SearchText = None,
         limit: Annotated[int, Parameter(ge=1, le=100, description="Page size")] = 20,
         offset: Annotated[int, Parameter(ge=0, le=1_000_000_000, description="Contacts to skip")] = 0,
-    ) -> ContactPage:
+    ) -> OffsetPagination[Contact]:
         """Sorted by last name, first name and id; `total` counts every match."""
         filters = ContactFilters(q=q, first_name=first_name, last_name=last_name, email=email)
         items, total = await contacts.list_contacts(filters, limit=limit, offset=offset)
-        return ContactPage(items=items, total=total, limit=limit, offset=offset)
+        return OffsetPagination(items=items, total=total, limit=limit, offset=offset)
 
     @get(
         "/birthdays",
         operation_id="listUpcomingBirthdays",
+        return_dto=UpcomingBirthdayDTO,
         summary="Contacts with a birthday soon",
         raises=[ValidationException, NotAuthorizedException, ServiceUnavailableException],
     )
@@ -143,34 +158,33 @@ class ContactController(Controller):
         summary="Read a contact",
         raises=[NotAuthorizedException, NotFoundException, ServiceUnavailableException],
     )
-    async def get_contact(self, contact_id: ContactId, contacts: ContactService) -> ContactRead:
+    async def get_contact(self, contact_id: ContactId, contacts: ContactService) -> Contact:
         return await contacts.get_contact(contact_id)
 
     @put(
         "/{contact_id:uuid}",
         operation_id="replaceContact",
+        dto=ContactWriteDTO,
         summary="Replace a contact",
         raises=[*BODY_ERRORS, NotAuthorizedException, NotFoundException, ConflictError],
     )
-    async def replace_contact(
-        self, contact_id: ContactId, data: ContactWriteBody, contacts: ContactService
-    ) -> ContactRead:
+    async def replace_contact(self, contact_id: ContactId, data: ContactWriteData, contacts: ContactService) -> Contact:
         return await contacts.replace_contact(contact_id, data)
 
     @patch(
         "/{contact_id:uuid}",
         operation_id="updateContact",
+        dto=ContactPatchDTO,
         summary="Change some fields of a contact",
         raises=[*BODY_ERRORS, NotAuthorizedException, NotFoundException, ConflictError],
     )
-    async def update_contact(
-        self, contact_id: ContactId, data: ContactPatchBody, contacts: ContactService
-    ) -> ContactRead:
+    async def update_contact(self, contact_id: ContactId, data: ContactPatchData, contacts: ContactService) -> Contact:
         return await contacts.patch_contact(contact_id, data)
 
     @delete(
         "/{contact_id:uuid}",
         operation_id="deleteContact",
+        return_dto=None,
         status_code=HTTP_204_NO_CONTENT,
         summary="Delete a contact",
         raises=[NotAuthorizedException, NotFoundException, ServiceUnavailableException],

@@ -23,7 +23,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 
-class Contact(UUIDv7AuditBase):
+class ContactModel(UUIDv7AuditBase):
+    """The contacts table (the API's view of a row is `schemas.Contact`)."""
+
     __tablename__ = "contacts"
     __table_args__ = (
         # Decides duplicates, race-safe: two concurrent creates of one email cannot both commit.
@@ -43,7 +45,7 @@ class Contact(UUIDv7AuditBase):
     notes: Mapped[str | None] = mapped_column(Text, default=None)
 
 
-CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
+CONTACTS: Table = ContactModel.__table__  # type: ignore[assignment]
 
 # A birthday's month and day as one number (17 May is 517). Upcoming-birthday queries select
 # ranges of it, which the index below serves: the query must use this very expression, with the

@@ -1,59 +1,46 @@
-"""The SQL of the contacts domain. Every statement takes the owner's id and filters on it.
+"""The SQL of the contacts domain: an advanced-alchemy repository bound to one owner.
 
-Each operation is one SQLAlchemy Core statement (one round trip), and its rows become the
-`ContactRead` structs the API returns without passing through ORM objects: loading entities into
-the session's identity map costs more than the query itself on a page of contacts.
+The repository's base statement selects the owner's rows only, so every read of its API
+(`get_one_or_none`, `get_many`, `get_many_and_count`, `count`) and the `get` that its own
+`update` and `delete` start from is owner-scoped by construction. Rows come back as
+`ContactModel` entities and become `Contact` structs in one place, `to_contact`, by name.
 
-Statements are built once per shape and cached, with the request's values as bound parameters:
-building a statement object and its cache key costs more than running it on PostgreSQL.
+Two writes are hand-written statements instead of the repository's `update` and `delete_where`,
+each for a measured reason given where it is defined.
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime
-import functools
 import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from advanced_alchemy.filters import LimitOffset
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from sqlalchemy import (
-    ColumnElement,
-    Delete,
-    Insert,
-    Select,
-    Update,
-    and_,
-    bindparam,
-    case,
-    delete,
-    func,
-    insert,
-    or_,
-    select,
-    true,
-    update,
-)
+from advanced_alchemy.repository.typing import OrderingPair
+from sqlalchemy import ColumnElement, delete, func, or_, select, true, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from contacts_api.contacts.models import BIRTHDAY_MONTH_DAY, CONTACTS, Contact
-from contacts_api.contacts.schemas import ContactFilters, ContactRead, UpcomingBirthday
+from contacts_api.contacts.models import BIRTHDAY_MONTH_DAY, ContactModel
+from contacts_api.contacts.schemas import Contact, ContactFilters, UpcomingBirthday
 
-# The columns a client sees, in ContactRead's field order: a row maps onto the struct positionally.
-READ_COLUMNS = tuple(CONTACTS.c[name] for name in ContactRead.__struct_fields__)
-NAME_ORDER = (CONTACTS.c.last_name, CONTACTS.c.first_name, CONTACTS.c.id)
+NAME_ORDER: list[OrderingPair] = [
+    (ContactModel.last_name, False),
+    (ContactModel.first_name, False),
+    (ContactModel.id, False),
+]
 SEARCHABLE = ("first_name", "last_name", "email")
 _FEBRUARY_28, _FEBRUARY_29 = 228, 229
 _LIKE_SPECIALS = re.compile(r"([\\%_])")
+_CONTACT_FIELDS = Contact.__struct_fields__
 
-# Parameter names differ from column names, which insert() and update() reserve for values.
-_OWNED = and_(CONTACTS.c.owner_id == bindparam("owner"), CONTACTS.c.id == bindparam("contact"))
-_GET_OWNED = select(*READ_COLUMNS).where(_OWNED)
-_DELETE_OWNED: Delete = delete(CONTACTS).where(_OWNED)
-# Without .values(), the columns set are the keys of the parameters given at execution.
-_INSERT: Insert = insert(CONTACTS).returning(*READ_COLUMNS)
-_UPDATE_OWNED: Update = update(CONTACTS).where(_OWNED).returning(*READ_COLUMNS)
+
+def to_contact(row: ContactModel) -> Contact:
+    """The one mapping from a row to the entity, field by field by name."""
+    return Contact(**{name: getattr(row, name) for name in _CONTACT_FIELDS})
 
 
 def like_pattern(fragment: str) -> str:
@@ -61,88 +48,39 @@ def like_pattern(fragment: str) -> str:
     return "%" + _LIKE_SPECIALS.sub(r"\\\1", fragment) + "%"
 
 
-def contains(column: ColumnElement[str], pattern_parameter: str) -> ColumnElement[bool]:
+def contains(column: Any, fragment: str) -> ColumnElement[bool]:
     # The database folds both sides, so that text and pattern are folded by the same rules (and
     # the trigram indexes on lower(column) serve the match on PostgreSQL).
-    return func.lower(column).like(func.lower(bindparam(pattern_parameter)), escape="\\")
+    return func.lower(column).like(func.lower(like_pattern(fragment)), escape="\\")
 
 
-@functools.cache
-def search_statement(q: bool, fields: frozenset[str]) -> Select[Any]:
-    """One page of an owner's contacts matching `q` and the given per-field filters, sorted by
-    name, and how many match in all.
-
-    Both come from one statement: the count of matches, left-joined to the page, so that the
-    count arrives even when the page is empty (an offset past the end).
-    """
-    conditions = [CONTACTS.c.owner_id == bindparam("owner")]
-    if q:
-        conditions.append(or_(*(contains(CONTACTS.c[name], "q") for name in SEARCHABLE)))
-    conditions.extend(contains(CONTACTS.c[name], name) for name in SEARCHABLE if name in fields)
-    if len(conditions) == 1:
-        # The whole book: the count reads the owner's index entries, the page a range of the
-        # name-ordered index.
-        total = select(func.count().label("total")).select_from(CONTACTS).where(*conditions)
-        page = select(*READ_COLUMNS).where(*conditions).order_by(*NAME_ORDER)
-    else:
-        # A search: its matches are found once (through the trigram indexes on PostgreSQL), then
-        # counted and sorted. Left to itself, the planner may walk the name-ordered index and
-        # test every contact before the first match, tens of milliseconds in a large book.
-        matching = select(*READ_COLUMNS).where(*conditions).cte("matching").prefix_with("MATERIALIZED")
-        total = select(func.count().label("total")).select_from(matching)
-        page = select(matching).order_by(matching.c.last_name, matching.c.first_name, matching.c.id)
-    totals = total.subquery("matches")
-    page_rows = page.limit(bindparam("limit")).offset(bindparam("offset")).subquery("page")
-    return (
-        select(totals.c.total, *page_rows.c)
-        .select_from(totals.outerjoin(page_rows, true()))
-        .order_by(page_rows.c.last_name, page_rows.c.first_name, page_rows.c.id)
+def search_conditions(filters: ContactFilters) -> list[ColumnElement[bool]]:
+    """`q` in any searchable field, and each per-field filter in its own field."""
+    conditions: list[ColumnElement[bool]] = []
+    if filters.q:
+        conditions.append(or_(*(contains(getattr(ContactModel, name), filters.q) for name in SEARCHABLE)))
+    conditions.extend(
+        contains(getattr(ContactModel, name), value) for name in SEARCHABLE if (value := getattr(filters, name))
     )
+    return conditions
 
 
-def _date_key(day: datetime.date) -> int:
-    return day.year * 10_000 + day.month * 100 + day.day
+def next_birthday(birthday: datetime.date, today: datetime.date) -> datetime.date:
+    """The next day from `today` (included) on which `birthday` is celebrated; in a common year a
+    29 February birthday falls on 28 February."""
 
+    def in_year(year: int) -> datetime.date:
+        if birthday.month == 2 and birthday.day == 29 and not calendar.isleap(year):
+            return datetime.date(year, 2, 28)
+        return birthday.replace(year=year)
 
-def _key_to_date(key: int) -> datetime.date:
-    return datetime.date(key // 10_000, key // 100 % 100, key % 100)
-
-
-@functools.lru_cache(maxsize=1024)
-def upcoming_birthdays_statement(today: datetime.date, days: int) -> Select[Any]:
-    """An owner's contacts whose next birthday falls in [today, today + days], soonest first.
-
-    The next birthday is computed in SQL from integer keys (yyyymmdd), which read the same on
-    every dialect: the birthday's month and day are placed in this year or, once passed, in the
-    next one; in a common year 29 February becomes 28 February. That key is exact but no index
-    can serve it; the month-day ranges the window covers can, and narrow a large book to the few
-    rows the key then checks.
-    """
-
-    def key_in(year: int) -> ColumnElement[int]:
-        in_year = (
-            BIRTHDAY_MONTH_DAY
-            if calendar.isleap(year)
-            else case((BIRTHDAY_MONTH_DAY == _FEBRUARY_29, _FEBRUARY_28), else_=BIRTHDAY_MONTH_DAY)
-        )
-        return year * 10_000 + in_year
-
-    this_year, next_year = key_in(today.year), key_in(today.year + 1)
-    next_birthday = case((this_year >= _date_key(today), this_year), else_=next_year).label("next_birthday")
-    last_day = today + datetime.timedelta(days=days)
-    return (
-        select(*READ_COLUMNS, next_birthday)
-        .where(
-            CONTACTS.c.owner_id == bindparam("owner"),
-            month_day_window(today, last_day),
-            next_birthday <= _date_key(last_day),
-        )
-        .order_by(next_birthday, *NAME_ORDER)
-    )
+    this_year = in_year(today.year)
+    return this_year if this_year >= today else in_year(today.year + 1)
 
 
 def month_day_window(first_day: datetime.date, last_day: datetime.date) -> ColumnElement[bool]:
-    """Birthdays whose month and day fall between two dates at most a year apart.
+    """Birthdays whose month and day fall between two dates at most a year apart: what the
+    (owner, month-day) index serves.
 
     A window that crosses New Year is two ranges. In a common year a 29 February birthday is
     celebrated on the 28th, so it belongs to any range that holds 28 February of such a year.
@@ -165,59 +103,95 @@ def month_day_window(first_day: datetime.date, last_day: datetime.date) -> Colum
     return or_(*ranges)
 
 
-class ContactRepository(SQLAlchemyAsyncRepository[Contact]):
-    """An advanced-alchemy repository over the request's session. Its generic methods (`get`,
-    `list`, …) are not owner-scoped, so only the service's owner-bound calls below are used."""
+class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
+    """One owner's contacts, over the request's session.
 
-    model_type = Contact
+    Built for one owner (see the module docstring). `add_many`, `update_many`, `delete_many`,
+    `delete_where` and the upserts do not start from the base statement: they are not used.
+    """
 
-    async def get_owned(self, owner_id: uuid.UUID, contact_id: uuid.UUID) -> ContactRead | None:
-        row = (await self.session.execute(_GET_OWNED, {"owner": owner_id, "contact": contact_id})).one_or_none()
-        return None if row is None else ContactRead(*row)
+    model_type = ContactModel
 
-    async def insert(self, owner_id: uuid.UUID, fields: Mapping[str, object]) -> ContactRead:
-        """Raises the driver's IntegrityError when the owner already has a contact with this email."""
-        row = (await self.session.execute(_INSERT, {**fields, "owner_id": owner_id})).one()
-        return ContactRead(*row)
+    def __init__(self, *, session: AsyncSession, owner_id: uuid.UUID) -> None:
+        owned = select(ContactModel).where(ContactModel.owner_id == owner_id)
+        # SQLAlchemy 2.1 types select(Model) as Select[Model], advanced-alchemy expects 2.0's
+        # Select[tuple[Model]]: the same statement.
+        super().__init__(session=session, statement=owned)  # type: ignore[arg-type]
+        self.owner_id = owner_id
 
-    async def update_owned(
-        self, owner_id: uuid.UUID, contact_id: uuid.UUID, fields: Mapping[str, object]
-    ) -> ContactRead | None:
-        """Change the given fields in one conditional UPDATE; None when there is no such contact.
+    async def get_contact(self, contact_id: uuid.UUID) -> Contact | None:
+        row = await self.get_one_or_none(ContactModel.id == contact_id)
+        return None if row is None else to_contact(row)
 
-        A contact deleted by a concurrent request simply matches no row.
+    async def add_contact(self, contact: Contact) -> Contact:
+        """Raises advanced-alchemy's IntegrityError when the owner already has this email.
+
+        Every column is set here (id and timestamps included), so there is nothing to read back:
+        no refresh, one INSERT."""
+        row = ContactModel(**{name: getattr(contact, name) for name in _CONTACT_FIELDS})
+        row.owner_id = self.owner_id
+        return to_contact(await self.add(row, auto_refresh=False))
+
+    async def update_contact(
+        self, contact_id: uuid.UUID, changes: Mapping[str, object], *, now: datetime.datetime
+    ) -> Contact | None:
+        """Change the given fields; None when the owner has no such contact.
+
+        One `UPDATE … WHERE owner, id RETURNING *` rather than the repository's `update()`, which
+        reads the row first and writes it back (two round trips, three with its refresh): a third
+        of a PATCH's database time, and a read-then-write that a concurrent delete turns into a
+        StaleDataError. A contact deleted meanwhile simply matches no row here.
         """
-        if not fields:
-            return await self.get_owned(owner_id, contact_id)
-        parameters = {
-            **fields,
-            "updated_at": datetime.datetime.now(datetime.UTC),
-            "owner": owner_id,
-            "contact": contact_id,
-        }
-        row = (await self.session.execute(_UPDATE_OWNED, parameters)).one_or_none()
-        return None if row is None else ContactRead(*row)
+        if not changes:
+            return await self.get_contact(contact_id)
+        statement = (
+            update(ContactModel)
+            .where(ContactModel.owner_id == self.owner_id, ContactModel.id == contact_id)
+            .values(**changes, updated_at=now)
+            .returning(ContactModel)
+            .execution_options(synchronize_session=False)
+        )
+        row = (await self.session.execute(statement)).scalar_one_or_none()
+        return None if row is None else to_contact(row)
 
-    async def delete_owned(self, owner_id: uuid.UUID, contact_id: uuid.UUID) -> bool:
-        result = await self.session.execute(_DELETE_OWNED, {"owner": owner_id, "contact": contact_id})
+    async def delete_contact(self, contact_id: uuid.UUID) -> bool:
+        """Whether a contact was deleted.
+
+        One `DELETE … WHERE owner, id` rather than `delete_where()`, which on SQLite (no
+        RETURNING for many rows) selects the rows before deleting them: two round trips."""
+        statement = (
+            delete(ContactModel)
+            .where(ContactModel.owner_id == self.owner_id, ContactModel.id == contact_id)
+            .execution_options(synchronize_session=False)
+        )
+        result = await self.session.execute(statement)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def search(
-        self, owner_id: uuid.UUID, filters: ContactFilters, *, limit: int, offset: int
-    ) -> tuple[list[ContactRead], int]:
-        """A page of the contacts matching `filters` (see search_statement), and their number."""
-        fields = {name: like_pattern(value) for name in SEARCHABLE if (value := getattr(filters, name))}
-        parameters: dict[str, object] = {"owner": owner_id, "limit": limit, "offset": offset, **fields}
-        if filters.q:
-            parameters["q"] = like_pattern(filters.q)
-        statement = search_statement(bool(filters.q), frozenset(fields))
-        rows = (await self.session.execute(statement, parameters)).all()
-        items = [ContactRead(*row[1:]) for row in rows if row.id is not None]
-        return items, int(rows[0].total)
+    async def search(self, filters: ContactFilters, *, limit: int, offset: int) -> tuple[list[Contact], int]:
+        """A page of the contacts matching `filters`, sorted by name, and how many match in all.
 
-    async def upcoming_birthdays(
-        self, owner_id: uuid.UUID, *, today: datetime.date, days: int
-    ) -> list[UpcomingBirthday]:
-        statement = upcoming_birthdays_statement(today, days)
-        rows = (await self.session.execute(statement, {"owner": owner_id})).all()
-        return [UpcomingBirthday(*row[:-1], next_birthday=_key_to_date(row[-1])) for row in rows]
+        One statement: the page with a window count. A page past the end carries no count, so
+        only then is the count asked for on its own."""
+        conditions = search_conditions(filters)
+        rows, total = await self.get_many_and_count(
+            *conditions, LimitOffset(limit=limit, offset=offset), order_by=NAME_ORDER
+        )
+        if not rows and offset:
+            total = await self.count(*conditions)
+        return [to_contact(row) for row in rows], total
+
+    async def upcoming_birthdays(self, *, today: datetime.date, days: int) -> list[UpcomingBirthday]:
+        """Contacts whose next birthday falls in [today, today + days], soonest first, then by name.
+
+        The month-day ranges of the window are what the index serves; the exact next birthday
+        is then computed for the few rows they select."""
+        last_day = today + datetime.timedelta(days=days)
+        rows = await self.get_many(month_day_window(today, last_day), order_by=NAME_ORDER)
+        upcoming = [
+            UpcomingBirthday(**{name: getattr(row, name) for name in _CONTACT_FIELDS}, next_birthday=when)
+            for row in rows
+            if (when := next_birthday(row.birthday, today)) <= last_day
+        ]
+        # Stable: contacts with the same next birthday stay in name order.
+        upcoming.sort(key=lambda contact: contact.next_birthday)
+        return upcoming

@@ -1,7 +1,16 @@
-"""What the contacts routes accept and return.
+"""The contact entity and the views of it that the API shows and accepts.
 
-Input schemas have no `id`, `owner_id` or timestamp fields and forbid unknown fields, so a
-client can never set them: sending one is a 400.
+A field is declared once, on `Contact`, with its rules (msgspec constraints that the request
+decoder enforces and the OpenAPI document states). Each view is a Litestar `MsgspecDTO` (`EntityDTO`, see dto.py) whose
+`DTOConfig` says which of those fields it carries:
+
+- `ContactReadDTO`: every answer; the owner stays private.
+- `ContactWriteDTO`: create (POST) and replace (PUT); server-owned fields (`id`, `owner_id`,
+  timestamps) are not part of it, and a body that sends one is a 400 (unknown field).
+- `ContactPatchDTO`: PATCH, the same fields, each optional (`partial=True`).
+
+Adding a field to the API is adding it here (and to the table in `models.py`): the repository
+maps rows to entities by name, never by position.
 """
 
 from __future__ import annotations
@@ -11,10 +20,13 @@ import uuid
 from typing import Annotated
 
 import msgspec
+from litestar.dto import DTOConfig
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
-from contacts_api.validation import EmailText, field_error, normalize_email, pattern_meaning, text, trimmed_text
+from contacts_api.dto import EntityDTO, EntityReadDTO
+from contacts_api.error_messages import pattern_meaning
+from contacts_api.validation import EmailText, text, trimmed_text
 
 Name = Annotated[str, trimmed_text(max_length=100, description="1 to 100 characters, trimmed", examples=["Ada"])]
 Phone = Annotated[
@@ -31,83 +43,58 @@ Phone = Annotated[
         examples=["+44 20 7946 0958"],
     ),
 ]
+Birthday = Annotated[datetime.date, msgspec.Meta(description="Not in the future", examples=["1990-05-17"])]
 Notes = Annotated[str, text(max_length=2000, description="Free text, up to 2,000 characters")]
 
 
-def check_phone(phone: str) -> None:
-    # msgspec matches patterns with re.search, whose `$` also accepts a final newline.
-    if "\n" in phone:
-        raise field_error("phone", "A phone number cannot contain a line break")
+class Contact(msgspec.Struct, kw_only=True):
+    """A contact in one user's address book: every field, as stored."""
 
-
-class ContactWrite(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """A whole contact: the body of create (POST) and replace (PUT)."""
-
+    id: uuid.UUID
+    owner_id: uuid.UUID
     first_name: Name
     last_name: Name
     email: EmailText
     phone: Phone
-    birthday: Annotated[datetime.date, msgspec.Meta(description="Not in the future", examples=["1990-05-17"])]
+    birthday: Birthday
     notes: Notes | None = None
-
-    def __post_init__(self) -> None:
-        self.first_name = self.first_name.strip()
-        self.last_name = self.last_name.strip()
-        self.email = normalize_email(self.email)
-        check_phone(self.phone)
-
-    def fields(self) -> dict[str, object]:
-        return msgspec.structs.asdict(self)
-
-
-class ContactPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
-    """Any subset of a contact's fields. An absent field keeps its value; `notes: null` clears it."""
-
-    first_name: Name | msgspec.UnsetType = msgspec.UNSET
-    last_name: Name | msgspec.UnsetType = msgspec.UNSET
-    email: EmailText | msgspec.UnsetType = msgspec.UNSET
-    phone: Phone | msgspec.UnsetType = msgspec.UNSET
-    birthday: datetime.date | msgspec.UnsetType = msgspec.UNSET
-    notes: Notes | msgspec.UnsetType | None = msgspec.UNSET
-
-    def __post_init__(self) -> None:
-        if isinstance(self.first_name, str):
-            self.first_name = self.first_name.strip()
-        if isinstance(self.last_name, str):
-            self.last_name = self.last_name.strip()
-        if isinstance(self.email, str):
-            self.email = normalize_email(self.email)
-        if isinstance(self.phone, str):
-            check_phone(self.phone)
-
-    def fields(self) -> dict[str, object]:
-        """Only the fields the client sent."""
-        return {name: value for name, value in msgspec.structs.asdict(self).items() if value is not msgspec.UNSET}
-
-
-class ContactRead(msgspec.Struct):
-    """A contact as the API returns it. Positional fields: the repository fills one from a row."""
-
-    id: uuid.UUID
-    first_name: str
-    last_name: str
-    email: str
-    phone: str
-    birthday: datetime.date
-    notes: str | None
     created_at: datetime.datetime
     updated_at: datetime.datetime
 
 
-class UpcomingBirthday(ContactRead, kw_only=True):
+class UpcomingBirthday(Contact, kw_only=True):
+    """A contact with its next birthday (UTC), as the birthdays route lists it."""
+
     next_birthday: Annotated[datetime.date, msgspec.Meta(description="The date of the next birthday, UTC")]
 
 
-class ContactPage(msgspec.Struct, kw_only=True):
-    items: list[ContactRead]
-    total: Annotated[int, msgspec.Meta(description="All contacts matching the filters")]
-    limit: int
-    offset: int
+# Fields the server sets; no body can carry them.
+SERVER_OWNED = frozenset({"id", "owner_id", "created_at", "updated_at"})
+PRIVATE = frozenset({"owner_id"})
+
+
+class ContactReadDTO(EntityReadDTO[Contact]):
+    config = DTOConfig(exclude=PRIVATE)
+    __schema_name__ = "ContactRead"
+
+
+class ContactWriteDTO(EntityDTO[Contact]):
+    """A whole contact: the body of create (POST) and replace (PUT). Absent notes are cleared."""
+
+    config = DTOConfig(exclude=SERVER_OWNED, forbid_unknown_fields=True)
+    __schema_name__ = "ContactWrite"
+
+
+class ContactPatchDTO(EntityDTO[Contact]):
+    """Any subset of a contact's fields: an absent field keeps its value, `notes: null` clears it."""
+
+    config = DTOConfig(exclude=SERVER_OWNED, partial=True, forbid_unknown_fields=True)
+    __schema_name__ = "ContactPatch"
+
+
+class UpcomingBirthdayDTO(EntityReadDTO[UpcomingBirthday]):
+    config = DTOConfig(exclude=PRIVATE)
+    __schema_name__ = "UpcomingBirthday"
 
 
 class ContactFilters(msgspec.Struct, kw_only=True, frozen=True):
@@ -119,8 +106,8 @@ class ContactFilters(msgspec.Struct, kw_only=True, frozen=True):
     email: str | None = None
 
 
-# Request bodies as the routes declare them, with the examples the docs pages show.
-_GRACE = {
+# The examples the docs pages show for the request bodies.
+GRACE = {
     "first_name": "Grace",
     "last_name": "Hopper",
     "email": "grace@example.com",
@@ -128,12 +115,7 @@ _GRACE = {
     "birthday": "1906-12-09",
     "notes": "Met at the compiler meetup",
 }
-ContactWriteBody = Annotated[ContactWrite, Body(examples=[Example(summary="A whole contact", value=_GRACE)])]
-ContactPatchBody = Annotated[
-    ContactPatch,
-    Body(
-        examples=[
-            Example(summary="Some fields; null clears the notes", value={"phone": "+1 555 010 0300", "notes": None})
-        ]
-    ),
-]
+WRITE_EXAMPLES = Body(examples=[Example(summary="A whole contact", value=GRACE)])
+PATCH_EXAMPLES = Body(
+    examples=[Example(summary="Some fields; null clears the notes", value={"phone": "+1 555 010 0300", "notes": None})]
+)

@@ -1,0 +1,103 @@
+"""Litestar's `MsgspecDTO`, made to keep every rule an entity's fields declare.
+
+The adapter module for what this project knows of Litestar's DTO internals (tests/test_dto.py
+checks each assumption, so an upgrade that changes one fails a test instead of changing answers):
+
+- Litestar rebuilds a constrained field's type for the DTO's transfer struct as
+  `Annotated[<type without metadata>, Meta(...)]`. For an optional field
+  (`Annotated[str, Meta(max_length=…)] | None`) that is `Annotated[str | None, Meta(...)]`,
+  which msgspec refuses ("Can only set `pattern` on a str type"), so no DTO could be built.
+- With `partial=True` it drops `min_length` and `max_length` from every field, so a PATCH
+  would accept a 5,000-character name that a create refuses.
+
+`EntityDTO` (for request bodies) hands Litestar each scalar field with constraints as the entity
+declares it (the original annotation, metadata in place) and tells it not to rebuild the
+constraints; the transfer struct then checks exactly what the entity declares, in every view,
+partial or not. `EntityReadDTO` (for answers) hands it the bare types instead, every field
+required: an answer states what is stored, and rules for input do not belong in its schema.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Generator
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
+
+import msgspec
+from litestar.dto import MsgspecDTO
+from litestar.dto.data_structures import DTOFieldDefinition
+from litestar.types import Empty
+
+T = TypeVar("T", bound=msgspec.Struct)
+
+
+def declares_constraints(annotation: Any) -> bool:
+    """Whether `annotation` is a scalar type (or a union of scalars and None) carrying msgspec
+    `Meta` constraints: the fields `EntityDTO` passes through as declared."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return any(isinstance(item, msgspec.Meta) for item in annotation.__metadata__) and _is_scalar(
+            annotation.__origin__
+        )
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(annotation)
+        return any(declares_constraints(arg) for arg in args) and all(
+            arg is type(None) or declares_constraints(arg) or _is_scalar(arg) for arg in args
+        )
+    return False
+
+
+def without_constraints(annotation: Any) -> Any:
+    """The type of a constrained scalar annotation, its `Meta` removed (`str | None` for
+    `Annotated[str, Meta(...)] | None`)."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        # Only what documents the field stays: its description, title and examples.
+        documented = [
+            msgspec.Meta(description=meta.description, title=meta.title, examples=meta.examples)
+            for meta in annotation.__metadata__
+            if isinstance(meta, msgspec.Meta) and (meta.description or meta.title or meta.examples)
+        ]
+        return Annotated[annotation.__origin__, *documented] if documented else annotation.__origin__
+    if origin in (typing.Union, types.UnionType):
+        return typing.Union[tuple(without_constraints(arg) for arg in typing.get_args(annotation))]  # noqa: UP007
+    return annotation
+
+
+def _is_scalar(annotation: Any) -> bool:
+    return isinstance(annotation, type) and not issubclass(annotation, msgspec.Struct | list | dict | tuple | set)
+
+
+class EntityDTO(MsgspecDTO[T], Generic[T]):
+    """A `MsgspecDTO` whose transfer structs check each field's declared constraints."""
+
+    keeps_constraints: ClassVar[bool] = True
+
+    @classmethod
+    def generate_field_definitions(cls, model_type: type[msgspec.Struct]) -> Generator[DTOFieldDefinition, None, None]:
+        declared = typing.get_type_hints(model_type, include_extras=True)
+        for definition in super().generate_field_definitions(model_type):
+            annotation = declared.get(definition.name)
+            if annotation is not None and declares_constraints(annotation):
+                # A plain (non-union, non-generic) field whose type is the declared annotation:
+                # Litestar copies it into the transfer struct unchanged.
+                definition = dataclasses.replace(
+                    definition,
+                    annotation=annotation if cls.keeps_constraints else without_constraints(annotation),
+                    origin=None,
+                    args=(),
+                    inner_types=(),
+                    kwarg_definition=None,
+                    passthrough_constraints=False,
+                )
+            if not cls.keeps_constraints:
+                definition = dataclasses.replace(definition, default=Empty, default_factory=None)
+            yield definition
+
+
+class EntityReadDTO(EntityDTO[T], Generic[T]):
+    """A `MsgspecDTO` for answers: every field is present, typed as stored, with no input rules."""
+
+    keeps_constraints = False

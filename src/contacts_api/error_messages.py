@@ -1,0 +1,94 @@
+"""What this project knows of msgspec's and Litestar's error texts and exception chains.
+
+Every 400 names its field (`extra: [{message, key, source}]`), whichever layer found the fault:
+msgspec decoding a body for Litestar's signature model, a Litestar DTO decoding one, or our own
+checks. Those layers say where the fault is only in their message texts and exception chains,
+so that knowledge lives here alone; tests/test_error_messages.py holds one test per form
+understood, so that an upgrade that changes one fails a test instead of changing answers.
+
+Forms understood:
+- msgspec: "<problem> - at `$.field`" (also `$.field[0]`, `$[0]`), "Object contains unknown field
+  `x`", "Object missing required field `x`", "Expected `str` matching regex '<pattern>'".
+- Litestar's signature model: a missing body reported under the key "data" as "'data'".
+- Litestar's DTO layer: a body that fails to decode becomes ClientException, caused by
+  SerializationException, caused by msgspec's ValidationError (or DecodeError for bad JSON).
+- Litestar: "client disconnected prematurely" when the client hangs up mid-body.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+from litestar.exceptions import ClientException, SerializationException
+
+_LOCATION = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+_FIRST_KEY = re.compile(r"^\.(?P<key>[^.\[]+)")
+_FIELD_IN_MESSAGE = re.compile(r"^Object (?:contains unknown|missing required) field `(?P<field>[^`]+)`$")
+_REGEX_MISMATCH = "Expected `str` matching regex"
+MISSING_BODY = "'data'"
+CLIENT_GONE = "client disconnected prematurely"
+
+# What each pattern means, in words: msgspec's own message for a mismatch quotes the regex.
+_PATTERN_MEANINGS: dict[str, str] = {}
+
+
+def pattern_meaning(pattern: str, meaning: str) -> str:
+    """Register the words for a pattern's mismatch message; returns the pattern."""
+    _PATTERN_MEANINGS[pattern] = meaning
+    return pattern
+
+
+def plain_message(message: str) -> str:
+    """msgspec's "Expected `str` matching regex '…'" in words, for the patterns we know."""
+    if message.startswith(_REGEX_MISMATCH):
+        for pattern, meaning in _PATTERN_MEANINGS.items():
+            if repr(pattern) in message:
+                return meaning
+    return message
+
+
+def split_location(message: str) -> tuple[str, str | None]:
+    """A msgspec message and the top-level field it is about, if it names one:
+    "Expected `int` - at `$.limit`" → ("Expected `int`", "limit")."""
+    match = _LOCATION.match(message)
+    if match is None or match["path"] is None:
+        return message, None
+    named = _FIRST_KEY.match(match["path"])
+    return match["message"], named["key"] if named else None
+
+
+def field_error_item(message: str, key: str | None, source: str = "body") -> dict[str, Any]:
+    """One entry of a 400's `extra`: the message in words and the field it names. A fault of
+    the whole body is reported under the key "data", as Litestar does."""
+    message = plain_message(message)
+    if key in (None, "data"):
+        if message == MISSING_BODY:
+            return {"message": "A request body is required", "key": "data", "source": source}
+        if named := _FIELD_IN_MESSAGE.match(message):
+            key = named["field"]
+    return {"message": message, "key": key or "data", "source": source}
+
+
+def item_from_decoder(message: str, source: str = "body") -> dict[str, Any]:
+    """The `extra` entry for a msgspec ValidationError's text."""
+    text, key = split_location(message)
+    return field_error_item(text, key, source)
+
+
+def dto_validation_message(exc: ClientException) -> str | None:
+    """The msgspec message behind a DTO's failed body, or None if `exc` is something else (a
+    malformed JSON document, a bad multipart body, a bad header…)."""
+    serialization = exc.__cause__
+    if not isinstance(serialization, SerializationException):
+        return None
+    if not isinstance(serialization.__cause__, msgspec.ValidationError):
+        return None
+    return str(serialization.__cause__)
+
+
+def field_error(field: str, message: str) -> ValueError:
+    """An error raised from a Struct's `__post_init__` that still names its field: the suffix is
+    msgspec's own location format, which split_location reads back."""
+    return ValueError(f"{message} - at `$.{field}`")
