@@ -20,8 +20,8 @@ from rich.text import Text
 
 from benchmarks.database import BenchDatabase, database_name
 from benchmarks.errors import BenchmarkError
-from benchmarks.report import evaluate, print_report, write_json
-from benchmarks.runs import LoadRunner, Options, run_ceilings, run_service
+from benchmarks.report import comparison, evaluate, print_comparison, print_report, write_json
+from benchmarks.runs import LoadRunner, Options, run_ceilings, run_service, run_side_by_side
 from benchmarks.seed import SeededData, SeedPlan, seed_database
 from benchmarks.wrk import find_wrk
 
@@ -60,9 +60,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--connections", type=positive_int, default=32, help="wrk connections for throughput runs")
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results.json"), help="where to write JSON")
     parser.add_argument("--seed", type=int, default=2026, help="random seed of the generated data")
+    parser.add_argument(
+        "--compare-with",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also run another checkout's service (a `git worktree` of the commit before, with `uv sync` done "
+        "there) against the same data, route by route beside this tree's, and report both",
+    )
+    parser.add_argument(
+        "--rounds", type=positive_int, default=3, help="with --compare-with: alternating rounds, medians reported"
+    )
+    parser.add_argument(
+        "--compare-only", action="store_true", help="with --compare-with: skip the ceilings and the standalone runs"
+    )
     args = parser.parse_args(argv)
     if args.users < 3:
         parser.error("--users must be at least 3: a big book, a small book and a login flooder")
+    if args.compare_only and args.compare_with is None:
+        parser.error("--compare-only needs --compare-with")
+    if args.compare_with is not None and not (args.compare_with / ".venv" / "bin" / "python").exists():
+        parser.error(f"--compare-with {args.compare_with}: no .venv there; run `uv sync` in it first")
     return args
 
 
@@ -101,15 +118,23 @@ def run(args: argparse.Namespace, console: Console) -> None:
             )
         console.print(f"wrk -t1, {args.duration} s per run")
         with tempfile.TemporaryDirectory(prefix="contacts-bench-") as workdir:
-            run_ceilings(runner, options, database, seeded, Path(workdir))
-            run_service(runner, options, database, seeded, Path(workdir))
+            if not args.compare_only:
+                run_ceilings(runner, options, database, seeded, Path(workdir))
+                run_service(runner, options, database, seeded, Path(workdir))
+            if args.compare_with is not None:
+                run_side_by_side(
+                    runner, options, database, seeded, Path(workdir), args.compare_with.resolve(), args.rounds
+                )
     finally:
         if args.keep:
             console.print(f"kept database {args.database}")
         else:
             database.drop()
-    checks = evaluate(runner.measurements)
+    checks = [] if args.compare_only else evaluate(runner.measurements)
+    side_by_side = comparison(runner.measurements)
     print_report(console, runner.measurements, checks)
+    if side_by_side:
+        print_comparison(console, side_by_side, str(args.compare_with))
     write_json(
         args.output,
         flags={key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()},
@@ -123,6 +148,7 @@ def run(args: argparse.Namespace, console: Console) -> None:
         },
         measurements=runner.measurements,
         checks=checks,
+        side_by_side=side_by_side,
     )
     console.print(f"results written to {args.output}")
 

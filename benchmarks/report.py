@@ -6,6 +6,7 @@ import datetime
 import operator
 import os
 import platform
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,8 @@ def print_report(console: Console, measurements: list[Measurement], checks: list
             "—" if share is None else f"{share:.3f}",
         )
     console.print(table)
+    if not checks:
+        return
     targets = Table(title="targets")
     targets.add_column("check")
     targets.add_column("value", justify="right")
@@ -106,6 +109,60 @@ def print_report(console: Console, measurements: list[Measurement], checks: list
         verdict = "[green]PASS[/]" if check.passed else "[red]MISS[/]"
         targets.add_row(check.name, value, f"{check.comparison} {check.target:.{check.decimals}f}", verdict)
     console.print(targets)
+
+
+def comparison(measurements: list[Measurement]) -> list[dict[str, Any]]:
+    """For each route measured `@before` and `@after` (in one or more rounds): the median of each
+    side's figures and the change in req/s between the medians."""
+    sides: dict[str, dict[str, list[Measurement]]] = {}
+    for measurement in measurements:
+        route, at, rest = measurement.key.partition("@")
+        if not at:
+            continue
+        label = rest.partition("#")[0]
+        sides.setdefault(route, {}).setdefault(label, []).append(measurement)
+    rows = []
+    for route, by_label in sides.items():
+        if set(by_label) != {"before", "after"}:
+            continue
+        before, after = (_medians(by_label[label]) for label in ("before", "after"))
+        rows.append(
+            {
+                "route": route,
+                "name": by_label["after"][0].name.split(" (after")[0],
+                "rounds": len(by_label["after"]),
+                **{f"before_{key}": value for key, value in before.items()},
+                **{f"after_{key}": value for key, value in after.items()},
+                "change": ratio(after["rps"] - before["rps"], before["rps"]),
+            }
+        )
+    return rows
+
+
+def _medians(runs: list[Measurement]) -> dict[str, float]:
+    return {
+        "rps": statistics.median(run.result.requests_per_second for run in runs),
+        "p50_ms": statistics.median(run.result.latency_p50_us for run in runs) / 1000,
+        "p99_ms": statistics.median(run.result.latency_p99_us for run in runs) / 1000,
+    }
+
+
+def print_comparison(console: Console, rows: list[dict[str, Any]], checkout: str) -> None:
+    rounds = rows[0]["rounds"] if rows else 0
+    table = Table(title=f"side by side: before = {checkout}, after = this tree (medians of {rounds} rounds)")
+    for column in ("route", "before req/s", "after req/s", "change", "p50 ms before → after", "p99 ms before → after"):
+        table.add_column(column, justify="left" if column == "route" else "right")
+    for row in rows:
+        change = "n/a" if row["change"] is None else f"{row['change']:+.1%}"
+        table.add_row(
+            row["name"],
+            f"{row['before_rps']:,.1f}",
+            f"{row['after_rps']:,.1f}",
+            change,
+            f"{row['before_p50_ms']:.2f} → {row['after_p50_ms']:.2f}",
+            f"{row['before_p99_ms']:.2f} → {row['after_p99_ms']:.2f}",
+        )
+    console.print(table)
 
 
 def machine() -> dict[str, Any]:
@@ -123,6 +180,7 @@ def write_json(
     seeding: dict[str, Any],
     measurements: list[Measurement],
     checks: list[Check],
+    side_by_side: list[dict[str, Any]] | None = None,
 ) -> None:
     by_key = {measurement.key: measurement for measurement in measurements}
     document = {
@@ -154,6 +212,7 @@ def write_json(
             }
             for check in checks
         ],
+        **({"side_by_side": side_by_side} if side_by_side else {}),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(msgspec.json.format(msgspec.json.encode(document), indent=2) + b"\n")

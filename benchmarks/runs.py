@@ -179,3 +179,63 @@ def run_service(
             stop_wrk(process)
             raise
         runner.record("login_flood", "login flood (alongside)", "service", flood, flood_result, "hello")
+
+
+# The routes a change to the request path is judged by, measured for both checkouts.
+COMPARED_ROUTES = ("list", "get", "search_small", "search_big", "birthdays_small", "birthdays_big", "create")
+
+
+def run_side_by_side(
+    runner: LoadRunner,
+    options: Options,
+    database: BenchDatabase,
+    seeded: SeededData,
+    workdir: Path,
+    checkout: Path,
+    rounds: int = 1,
+) -> None:
+    """The same routes against `checkout` (another commit's tree, "before") and this tree ("after"),
+    both serving the same database, alternating route by route so that drift in the machine's
+    speed touches both alike, `rounds` times over. Keys are `<route>@before#<round>` and
+    `<route>@after#<round>`; the report takes each route's median."""
+    secret = secrets.token_urlsafe(48)
+    specs = {
+        "before": service_spec(
+            database_url=database.sqlalchemy_url,
+            jwt_secret=secret,
+            workers=options.workers,
+            checkout=checkout,
+            name="the service before",
+        ),
+        "after": service_spec(
+            database_url=database.sqlalchemy_url, jwt_secret=secret, workers=options.workers, name="the service after"
+        ),
+    }
+    with running_server(specs["before"], workdir) as before_url, running_server(specs["after"], workdir) as after_url:
+        urls = {"before": before_url, "after": after_url}
+        lifetime = options.duration + TOKEN_MARGIN_SECONDS
+        tokens = {label: TokenBook(url, seeded.password, lifetime) for label, url in urls.items()}
+        search = f"/api/contacts?q={urllib.parse.quote(seeded.search_fragment)}"
+        requests = {
+            "list": ("list, small book", LIST_PATH, seeded.small.email),
+            "get": ("get by id", f"/api/contacts/{seeded.small_contact_id}", seeded.small.email),
+            "search_small": ("search, small book", search, seeded.small.email),
+            "search_big": ("search, big book", search, seeded.big.email),
+            "birthdays_small": ("birthdays, small book", BIRTHDAYS_PATH, seeded.small.email),
+            "birthdays_big": ("birthdays, big book", BIRTHDAYS_PATH, seeded.big.email),
+        }
+        for number in range(1, rounds + 1):
+            for route in COMPARED_ROUTES:
+                for label, url in urls.items():
+                    if route == "create":
+                        # Into the flooder's book, so the books read above stay as seeded.
+                        name, path, script = "create contact", "/api/contacts", "create_contact.lua"
+                        env = {
+                            "BENCH_TOKEN": tokens[label].token(seeded.flooder.email),
+                            "BENCH_RUN_ID": f"{label}{number}",
+                        }
+                    else:
+                        name, path, email = requests[route]
+                        script, env = "get.lua", {"BENCH_TOKEN": tokens[label].token(email)}
+                    load = WrkLoad(f"{url}{path}", script, options.connections, options.duration, env)
+                    runner.measure(f"{route}@{label}#{number}", f"{name} ({label}, round {number})", label, load)

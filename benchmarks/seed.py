@@ -19,14 +19,12 @@ from typing import Any
 
 import asyncpg
 import uuid_utils
-from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from contacts_api.accounts.passwords import PasswordHasher
 from contacts_api.config import Settings
-from contacts_api.contacts.models import ContactModel
-from contacts_api.contacts.repository import search_conditions
+from contacts_api.contacts.repository import search_parameters, search_statement
 from contacts_api.contacts.schemas import ContactFilters
 
 BENCHMARK_PASSWORD = "benchmark passphrase 2026"  # noqa: S105 (throwaway accounts in a throwaway database)
@@ -187,14 +185,12 @@ def person_fragment(last_name: str) -> str:
 
 async def count_matches(connection: asyncpg.Connection, owner_id: uuid.UUID, fragment: str) -> int:
     """The contacts `q=fragment` finds in one book: the `total` of the service's own search."""
-    statement = (
-        select(func.count())
-        .select_from(ContactModel)
-        .where(ContactModel.owner_id == owner_id, *search_conditions(ContactFilters(q=fragment)))
-    )
+    statement = search_statement(True, frozenset())
     compiled = statement.compile(dialect=postgresql.asyncpg.dialect())  # type: ignore[no-untyped-call]
-    values = compiled.construct_params()
-    return int(await connection.fetchval(str(compiled), *(values[name] for name in compiled.positiontup or ())))
+    parameters = {"owner": owner_id, "limit": 1, "offset": 0, **search_parameters(ContactFilters(q=fragment))}
+    values = compiled.construct_params(parameters)
+    row = await connection.fetchrow(str(compiled), *(values[name] for name in compiled.positiontup or ()))
+    return int(row["total"])
 
 
 def most_common_fragment(last_names: Iterable[str]) -> str:

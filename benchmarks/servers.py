@@ -47,7 +47,11 @@ def clean_environment() -> dict[str, str]:
     }
 
 
-def service_spec(*, database_url: str, jwt_secret: str, workers: int) -> ServerSpec:
+def service_spec(
+    *, database_url: str, jwt_secret: str, workers: int, checkout: Path | None = None, name: str = "the service"
+) -> ServerSpec:
+    """The service as `contacts-api serve` runs it; from another checkout's own virtual environment
+    (`uv sync` done there) when `checkout` is given, for a side-by-side comparison."""
     env = clean_environment() | {
         "DATABASE_URL": database_url,
         "JWT_SECRET": jwt_secret,
@@ -57,7 +61,8 @@ def service_spec(*, database_url: str, jwt_secret: str, workers: int) -> ServerS
         "RATE_LIMIT_AUTH": "0",
         "RATE_LIMIT_LOGIN_FAILURES": "0",
     }
-    return ServerSpec("the service", [sys.executable, "-m", "contacts_api.cli", "serve"], env, workers)
+    python = sys.executable if checkout is None else str(checkout / ".venv" / "bin" / "python")
+    return ServerSpec(name, [python, "-m", "contacts_api.cli", "serve"], env, workers)
 
 
 def ceiling_spec(ceiling: str, *, workers: int, extra_env: dict[str, str] | None = None) -> ServerSpec:

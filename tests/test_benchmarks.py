@@ -22,6 +22,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import make_url
 
 from benchmarks.database import BenchDatabase
+from benchmarks.runs import COMPARED_ROUTES
 from benchmarks.seed import BENCHMARK_PASSWORD, SeededData, SeedPlan, seed_database
 from benchmarks.wrk import WrkError, parse_wrk_output
 from tests.conftest import DEFAULT_ADMIN_URL, in_ci
@@ -197,3 +198,29 @@ def test_benchmark_runs_end_to_end_with_no_errors(wrk: str, postgresql_url: str,
     assert document["flags"]["database"] == database
     dropped = fetch(admin, "SELECT count(*) AS n FROM pg_database WHERE datname = $1", database)
     assert dropped[0]["n"] == 0
+
+
+def test_side_by_side_runs_another_checkout_beside_this_one(wrk: str, postgresql_url: str, tmp_path: Path) -> None:
+    # This very checkout stands in for "the commit before": both servers start, every compared
+    # route is measured for each in each round, and the report pairs them up.
+    output = tmp_path / "results.json"
+    admin = make_url(admin_url()).set(drivername="postgresql").render_as_string(hide_password=False)
+    completed = subprocess.run(  # noqa: S603 (our own interpreter and module)
+        [sys.executable, "-m", "benchmarks", "--admin-url", admin, "--database",
+         f"contacts_bench_{uuid.uuid4().hex[:10]}", "--users", "3", "--big-book", "40", "--book", "5",
+         "--duration", "1", "--warmup", "0", "--connections", "2", "--output", str(output),
+         "--compare-with", str(PROJECT_ROOT), "--compare-only", "--rounds", "2"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    document = json.loads(output.read_text())
+    assert [run["errors"] for run in document["runs"] if run["errors"]] == []
+    assert len(document["runs"]) == len(COMPARED_ROUTES) * 2 * 2
+    rows = {row["route"]: row for row in document["side_by_side"]}
+    assert list(rows) == list(COMPARED_ROUTES)
+    assert all(row["rounds"] == 2 and row["before_rps"] > 0 and row["after_rps"] > 0 for row in rows.values())
+    assert document["checks"] == []

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import uuid
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contacts_api.config import Settings
+from contacts_api.contacts.models import ContactModel
+from contacts_api.contacts.repository import ContactRepository
+from contacts_api.db import create_engine
 from tests.conftest import ApiUser, PinnedClock
 from tests.contacts.conftest import Client, contact_body, create_contact
 
@@ -71,3 +78,22 @@ async def test_an_owner_in_a_put_or_patch_body_is_refused_and_changes_nothing(
     assert (put.status_code, patch.status_code) == (400, 400)
     assert patch.json()["extra"][0]["key"] == "owner_id"
     assert (await client.get(path, headers=user.headers)).json() == mine
+
+
+async def test_the_repository_api_reads_only_its_owners_rows(
+    client: Client, user: ApiUser, other_user: ApiUser, settings: Settings
+) -> None:
+    # Scoped by construction: the base statement every read of advanced-alchemy's API starts from.
+    contact = await create_contact(client, user)
+    engine = create_engine(settings)
+    try:
+        async with AsyncSession(engine) as session:
+            mine = ContactRepository(session=session, owner_id=uuid.UUID(user.id))
+            theirs = ContactRepository(session=session, owner_id=uuid.UUID(other_user.id))
+            contact_id = uuid.UUID(contact["id"])
+            assert await mine.get_one_or_none(ContactModel.id == contact_id) is not None
+            assert await theirs.get_one_or_none(ContactModel.id == contact_id) is None
+            assert (await mine.count(), await theirs.count()) == (1, 0)
+            assert await theirs.get_contact(contact_id) is None
+    finally:
+        await engine.dispose()
