@@ -26,6 +26,7 @@ from contacts_api.accounts.passwords import PasswordHasher
 from contacts_api.config import Settings
 from contacts_api.contacts.repository import search_parameters, search_statement
 from contacts_api.contacts.schemas import ContactFilters
+from contacts_api.text import fold
 
 BENCHMARK_PASSWORD = "benchmark passphrase 2026"  # noqa: S105 (throwaway accounts in a throwaway database)
 USER_COLUMNS = ("id", "email", "full_name", "password_hash", "sa_orm_sentinel", "created_at", "updated_at")
@@ -41,6 +42,8 @@ CONTACT_COLUMNS = (
     "sa_orm_sentinel",
     "created_at",
     "updated_at",
+    "first_name_key",
+    "last_name_key",
 )
 EARLIEST_BIRTHDAY = datetime.date(1940, 1, 1)
 LATEST_BIRTHDAY = datetime.date(2008, 12, 31)
@@ -169,6 +172,8 @@ def contact_rows(owner_id: uuid.UUID, count: int, rng: random.Random, now: datet
             None,
             now,
             now,
+            fold(first),
+            fold(last),
         )
 
 

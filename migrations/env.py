@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
 from advanced_alchemy.base import orm_registry
 from alembic import context
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 # Every model module must be imported so its tables are in the metadata autogenerate compares.
 import contacts_api.accounts.models
 import contacts_api.contacts.models  # noqa: F401
-from contacts_api.db import compare_column_types
+from contacts_api.db import compare_column_types, include_in_comparison
 
 config = context.config
 target_metadata = orm_registry.metadata
@@ -38,6 +39,7 @@ def run_migrations(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=compare_column_types,
         compare_server_default=True,
+        include_object=functools.partial(include_in_comparison, dialect=connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -32,10 +32,11 @@ def server_env(**settings: str) -> dict[str, str]:
 
 @contextmanager
 def live_server(
-    cwd: Path, env: dict[str, str], *, command: Sequence[str | Path] = CLI, timeout: float = 30
+    cwd: Path, env: dict[str, str], *, command: Sequence[str | Path] = CLI, timeout: float = 30, port: int | None = None
 ) -> Iterator[str]:
-    """Start `command serve`, wait until /health answers, yield its base URL, stop it."""
-    port = free_port()
+    """Start `command serve` (on `port`, or a free one), wait until /health answers, yield its base
+    URL, stop it."""
+    port = port or free_port()
     process = subprocess.Popen(  # noqa: S603
         [*command, "serve", "--port", str(port)], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )

@@ -21,7 +21,7 @@ from sqlalchemy import make_url
 
 from contacts_api.cli import main
 from tests.conftest import TEST_JWT_SECRET, admin_execute, query_scalar
-from tests.live_server import CLI, live_server, server_env
+from tests.live_server import CLI, free_port, live_server, server_env
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def test_db_downgrade_goes_back_one_step(tmp_path: Path) -> None:
     subprocess.run([*CLI, "db", "upgrade"], env=env, cwd=tmp_path, check=True, capture_output=True)  # noqa: S603
     result = subprocess.run([*CLI, "db", "downgrade"], env=env, cwd=tmp_path, capture_output=True, check=False)  # noqa: S603
     assert result.returncode == 0, result.stderr.decode()
-    assert asyncio.run(query_scalar(url, "SELECT version_num FROM alembic_version")) == "0002"
+    assert asyncio.run(query_scalar(url, "SELECT version_num FROM alembic_version")) == "0003"  # head (0004) minus one
 
 
 def test_a_bad_setting_is_one_line_and_exit_code_1(tmp_path: Path) -> None:
@@ -297,6 +297,65 @@ def test_serve_on_a_taken_port_is_one_line_and_exit_code_1(tmp_path: Path) -> No
         )
     assert result.returncode == 1
     assert result.stderr.decode().strip().splitlines()[-1] == f"Error: 127.0.0.1:{port} is already in use"
+
+
+def test_serve_on_a_port_a_wildcard_address_listens_on_is_one_line_and_exit_code_1(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))  # noqa: S104 - every interface, 127.0.0.1 among them
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = server_env(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'port.db'}")
+        result = subprocess.run(  # noqa: S603
+            [*CLI, "serve", "--port", str(port)], env=env, cwd=tmp_path, capture_output=True, check=False, timeout=30
+        )
+    assert result.returncode == 1
+    assert result.stderr.decode().strip().splitlines()[-1] == f"Error: 127.0.0.1:{port} is already in use"
+
+
+def test_serve_on_the_port_of_a_running_server_is_one_line_and_exit_code_1(tmp_path: Path) -> None:
+    # The server listens with SO_REUSEPORT: without the check, a second one would share its port.
+    env = server_env(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'port.db'}")
+    with live_server(tmp_path, env) as base_url:
+        port = base_url.rsplit(":", 1)[1]
+        result = subprocess.run(  # noqa: S603
+            [*CLI, "serve", "--port", port], env=env, cwd=tmp_path, capture_output=True, check=False, timeout=30
+        )
+    assert result.returncode == 1
+    assert result.stderr.decode().strip().splitlines()[-1] == f"Error: 127.0.0.1:{port} is already in use"
+
+
+def test_serve_starts_again_at_once_on_the_port_it_just_closed_connections_on(tmp_path: Path) -> None:
+    env = server_env(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'restart.db'}")
+    port = free_port()
+    with live_server(tmp_path, env, port=port):
+        for _ in range(20):
+            assert get_health_over_http_1_0(port).startswith(b"HTTP/1.0 200 ")
+    assert connections_in_time_wait(port) > 0  # what a restart under traffic leaves behind
+    with live_server(tmp_path, env, port=port) as base_url:
+        health = httpx.get(f"{base_url}/health", timeout=5)
+        assert (health.status_code, health.json()) == (200, {"status": "ok", "database": "ok"})
+
+
+def get_health_over_http_1_0(port: int) -> bytes:
+    """The whole answer to GET /health on a connection of its own. HTTP/1.0 without keep-alive:
+    the server closes the connection first, so its end of it stays in TIME_WAIT."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+def connections_in_time_wait(port: int) -> int:
+    """How many TCP connections with `port` as their local end are in TIME_WAIT (Linux's tables)."""
+    time_wait = "06"
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:]:
+            local_address, state = row.split()[1], row.split()[3]
+            count += int(local_address.rsplit(":", 1)[1], 16) == port and state == time_wait
+    return count
 
 
 def test_serve_replaces_a_worker_that_dies(tmp_path: Path) -> None:

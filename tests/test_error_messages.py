@@ -17,12 +17,15 @@ from litestar.testing import TestClient
 from contacts_api.error_messages import (
     CLIENT_GONE,
     MISSING_BODY,
+    NUMBER_OUT_OF_RANGE,
     dto_validation_message,
     field_error,
     field_error_item,
     item_from_decoder,
+    locate_undecodable_value,
     pattern_meaning,
     plain_message,
+    read_body,
     split_location,
 )
 
@@ -146,3 +149,50 @@ async def test_litestar_says_a_client_hung_up_in_these_words() -> None:
     }  # fmt: skip
     await app(scope, hang_up, ignore)
     assert details == [CLIENT_GONE]
+
+
+def test_msgspec_decoding_into_plain_values_loses_an_out_of_range_numbers_place() -> None:
+    # Why locate_undecodable_value exists: Litestar's signature model decodes the body this way.
+    with pytest.raises(msgspec.ValidationError) as raised:
+        msgspec.json.decode(b'{"name": 1e400}')
+    assert split_location(str(raised.value)) == (NUMBER_OUT_OF_RANGE, None)
+
+
+def test_msgspec_refuses_a_lone_surrogate_as_malformed_json() -> None:
+    with pytest.raises(msgspec.DecodeError) as raised:
+        msgspec.json.decode(b'{"name": "\\ud800 x"}')
+    assert not isinstance(raised.value, msgspec.ValidationError)
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "message"),
+    [
+        (b'{"a": 1, "name": 1e400}', "name", NUMBER_OUT_OF_RANGE),
+        (b'{"tags": ["x", 100000000000000000000000]}', "tags", NUMBER_OUT_OF_RANGE),
+        (b'{"name": "\\ud800"}', "name", "Must not contain a lone surrogate"),
+        (b"[1e400]", "data", NUMBER_OUT_OF_RANGE),
+    ],
+)
+def test_locate_undecodable_value_names_the_top_level_field(body: bytes, key: str, message: str) -> None:
+    assert locate_undecodable_value(body) == {"message": message, "key": key, "source": "body"}
+
+
+def test_locate_undecodable_value_finds_nothing_in_good_or_malformed_json() -> None:
+    assert locate_undecodable_value(b'{"name": "Ada", "n": 1.5, "ok": true}') is None
+    assert locate_undecodable_value(b'{"name": ') is None
+
+
+def test_litestar_keeps_a_read_body_in_its_scope_state() -> None:
+    seen: list[bytes | None] = []
+
+    @post("/", status_code=200)
+    async def take(request: Any) -> None:
+        await request.body()
+        seen.append(read_body(request))
+
+    from litestar import Request
+
+    take.fn.__annotations__["request"] = Request
+    with TestClient(Litestar([take])) as client:
+        client.post("/", content=b"hello")
+    assert seen == [b"hello"]

@@ -145,3 +145,11 @@ async def test_head_requests_give_their_database_connections_back(settings: Sett
         statuses.append((await client.get("/api/contacts", headers=user.headers)).status_code)
     await wipe(settings.database_url)
     assert statuses == [200] * 9
+
+
+async def test_an_unknown_docs_path_is_a_json_404_and_its_head_has_no_body(client: Client) -> None:
+    got = await client.get("/schema/no-such-page")
+    assert (got.status_code, got.json()) == (404, {"status_code": 404, "detail": "Not Found"})
+    assert got.headers["content-type"].startswith("application/json")
+    head = await client.head("/schema/no-such-page")
+    assert (head.status_code, head.content) == (404, b"")

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+import unicodedata
 
+import argon2
 import httpx
 import jwt
 import pytest
 from litestar.testing import AsyncTestClient
 
-from contacts_api.accounts.passwords import PasswordHasher
+from contacts_api.accounts.passwords import PasswordHasher, PasswordMatch
 from contacts_api.app import create_app
 from contacts_api.config import Settings
 from tests.conftest import (
@@ -26,6 +28,22 @@ from tests.conftest import (
     sign_up_and_log_in,
     wipe,
 )
+from tests.test_password_policy import COMPOSED, DECOMPOSED
+
+
+async def store_a_hash_made_before_normalization(settings: Settings, email: str, typed: str) -> str:
+    """Store what signup stored before passwords were normalized: a hash of the password exactly
+    as typed, with today's parameters (so only its un-normalized input calls for a new hash)."""
+    legacy_hasher = argon2.PasswordHasher(
+        time_cost=settings.argon2_time_cost,
+        memory_cost=settings.argon2_memory_cost_kib,
+        parallelism=settings.argon2_parallelism,
+    )
+    legacy_hash = legacy_hasher.hash(typed)
+    await execute_sql(
+        settings.database_url, "UPDATE users SET password_hash = :h WHERE email = :e", h=legacy_hash, e=email
+    )
+    return legacy_hash
 
 
 async def test_login_with_json_returns_a_token_pair(client: Client, user: ApiUser) -> None:
@@ -159,7 +177,7 @@ async def test_a_login_holds_no_database_connection_while_its_password_is_checke
         gate = asyncio.Event()
         check_password = PasswordHasher.verify
 
-        async def slow_check(self: PasswordHasher, password_hash: str, password: str) -> bool:
+        async def slow_check(self: PasswordHasher, password_hash: str, password: str) -> PasswordMatch:
             await gate.wait()
             return await check_password(self, password_hash, password)
 
@@ -179,3 +197,42 @@ async def test_a_login_holds_no_database_connection_while_its_password_is_checke
     await wipe(database_url)
     assert profile.status_code == 200, profile.text
     assert logged_in.status_code == 200, logged_in.text
+
+
+async def test_the_oauth2_password_form_compares_the_normalized_password(client: Client) -> None:
+    await client.post("/api/auth/signup", json={"email": "nfc@example.com", "password": COMPOSED})
+    response = await client.post(
+        "/api/auth/login", data={"grant_type": "password", "username": "nfc@example.com", "password": DECOMPOSED}
+    )
+    assert response.status_code == 200, response.text
+
+
+async def test_an_account_whose_hash_predates_normalization_still_logs_in(client: Client, settings: Settings) -> None:
+    user = await sign_up_and_log_in(client, password=COMPOSED)
+    await store_a_hash_made_before_normalization(settings, user.email, DECOMPOSED)
+    response = await client.post("/api/auth/login", json={"email": user.email, "password": DECOMPOSED})
+    assert response.status_code == 200, response.text
+
+
+async def test_a_login_replaces_a_hash_that_predates_normalization_by_one_of_the_normalized_form(
+    client: Client, settings: Settings
+) -> None:
+    user = await sign_up_and_log_in(client, password=COMPOSED)
+    legacy_hash = await store_a_hash_made_before_normalization(settings, user.email, DECOMPOSED)
+    assert (await client.post("/api/auth/login", json={"email": user.email, "password": DECOMPOSED})).status_code == 200
+    stored = await query_scalar(settings.database_url, "SELECT password_hash FROM users WHERE email = :e", e=user.email)
+    assert stored != legacy_hash
+    assert argon2.PasswordHasher().verify(stored, unicodedata.normalize("NFKC", DECOMPOSED))
+
+
+async def test_a_wrong_password_is_401_for_an_account_whose_hash_predates_normalization(
+    client: Client, settings: Settings
+) -> None:
+    user = await sign_up_and_log_in(client, password=COMPOSED)
+    legacy_hash = await store_a_hash_made_before_normalization(settings, user.email, DECOMPOSED)
+    wrong = unicodedata.normalize("NFD", "Mañana-über-Café-2025")
+    response = await client.post("/api/auth/login", json={"email": user.email, "password": wrong})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    stored = await query_scalar(settings.database_url, "SELECT password_hash FROM users WHERE email = :e", e=user.email)
+    assert stored == legacy_hash

@@ -1,6 +1,7 @@
 """Passwords to the letter of OWASP ASVS 5.0 V6: long ones work whole, common ones are refused,
 and a failed login takes as long for an unknown email as for a wrong password. Hashing runs in a few
-low-priority threads."""
+low-priority threads. Passwords are compared, counted and checked in their Unicode NFKC form (NIST
+SP 800-63B §5.1.1.2): the same visible password typed on any keyboard is the same password."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import statistics
 import sys
 import threading
 import time
+import unicodedata
 
+import argon2
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -19,14 +22,26 @@ from contacts_api.accounts.passwords import (
     COMMON_PASSWORDS_CHECKED,
     LOWEST_PRIORITY,
     HashingThreads,
+    PasswordHasher,
+    PasswordMatch,
     common_passwords,
     hashing_threads,
+    normalized_password,
     password_problem,
     thread_niceness,
 )
 from contacts_api.app import create_app
 from contacts_api.config import Settings
 from tests.conftest import Client, make_settings, wipe
+
+ACCENTED_PASSWORD = "Mañana-über-Café-2024"
+COMPOSED = unicodedata.normalize("NFC", ACCENTED_PASSWORD)  # one code point per accented letter
+DECOMPOSED = unicodedata.normalize("NFD", ACCENTED_PASSWORD)  # a letter, then a combining accent
+
+
+def full_width(text: str) -> str:
+    """`text` in the full-width forms East Asian input methods type (U+FF01-U+FF5E, U+3000 for a space)."""
+    return "".join("\u3000" if character == " " else chr(ord(character) + 0xFEE0) for character in text)
 
 
 def test_the_common_password_list_holds_thousands_from_the_top() -> None:
@@ -130,3 +145,89 @@ def test_by_default_as_many_hashes_run_at_once_as_the_cores_hold() -> None:
     assert hashing_threads(make_settings("sqlite+aiosqlite://", argon2_parallelism=4)) == max(1, cores // 4)
     assert hashing_threads(make_settings("sqlite+aiosqlite://", argon2_parallelism=cores * 2)) == 1
     assert hashing_threads(make_settings("sqlite+aiosqlite://", password_hashing_threads=3)) == 3
+
+
+def test_the_two_spellings_of_the_accented_password_differ_as_typed() -> None:
+    # The tests below mean something only if the two spellings are different strings.
+    assert COMPOSED != DECOMPOSED
+    assert len(DECOMPOSED) > len(COMPOSED)
+
+
+@pytest.mark.parametrize(
+    ("typed", "normalized"),
+    [
+        pytest.param(DECOMPOSED, COMPOSED, id="decomposed accents"),
+        pytest.param(full_width("pass word 1"), "pass word 1", id="full-width letters, digits and spaces"),
+        pytest.param("ﬁﬂﬀﬃ", "fiflffffi", id="ligatures"),
+    ],
+)
+def test_a_password_is_normalized_to_its_nfkc_form(typed: str, normalized: str) -> None:
+    assert normalized_password(typed) == normalized
+
+
+def test_password_length_is_counted_after_normalization() -> None:
+    assert password_problem("ﬁﬂﬀﬃ") is None  # 4 characters typed, 9 once normalized
+    assert password_problem("ﬀ" * 65) == "must be at most 128 characters long"  # 130 once normalized
+    assert password_problem("a\u0301e\u0301i\u0301o\u0301") == "must be at least 8 characters long"  # 4
+
+
+def test_a_common_password_typed_in_full_width_letters_is_a_common_password() -> None:
+    assert password_problem(full_width("password1")) == "is one of the most common passwords; choose another"
+
+
+async def test_a_hash_of_one_spelling_verifies_the_other() -> None:
+    hasher = PasswordHasher(make_settings("sqlite+aiosqlite://"))
+    try:
+        password_hash = await hasher.hash(COMPOSED)
+        assert await hasher.verify(password_hash, DECOMPOSED) is PasswordMatch.MATCH
+    finally:
+        hasher.threads.close()
+
+
+async def test_a_hash_of_the_password_as_typed_before_normalization_matches_as_typed() -> None:
+    hasher = PasswordHasher(make_settings("sqlite+aiosqlite://"))
+    try:
+        hash_as_typed = argon2.PasswordHasher().hash(DECOMPOSED)
+        assert await hasher.verify(hash_as_typed, DECOMPOSED) is PasswordMatch.MATCH_AS_TYPED
+    finally:
+        hasher.threads.close()
+
+
+async def test_a_wrong_password_does_not_match_a_hash_made_as_typed() -> None:
+    hasher = PasswordHasher(make_settings("sqlite+aiosqlite://"))
+    try:
+        hash_as_typed = argon2.PasswordHasher().hash(DECOMPOSED)
+        wrong = unicodedata.normalize("NFD", "Manana-uber-Cafe-2025")
+        assert await hasher.verify(hash_as_typed, wrong) is PasswordMatch.MISMATCH
+    finally:
+        hasher.threads.close()
+
+
+async def test_a_password_typed_decomposed_logs_in_to_an_account_made_composed(client: Client) -> None:
+    await client.post("/api/auth/signup", json={"email": "nfc@example.com", "password": COMPOSED})
+    response = await client.post("/api/auth/login", json={"email": "nfc@example.com", "password": DECOMPOSED})
+    assert response.status_code == 200, response.text
+
+
+async def test_a_password_typed_composed_logs_in_to_an_account_made_decomposed(client: Client) -> None:
+    await client.post("/api/auth/signup", json={"email": "nfd@example.com", "password": DECOMPOSED})
+    response = await client.post("/api/auth/login", json={"email": "nfd@example.com", "password": COMPOSED})
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [pytest.param(full_width("office file 2024"), id="full-width"), pytest.param("oﬃce ﬁle 2024", id="ligatures")],
+)
+async def test_a_compatibility_variant_of_the_password_logs_in(client: Client, typed: str) -> None:
+    await client.post("/api/auth/signup", json={"email": "nfkc@example.com", "password": "office file 2024"})
+    response = await client.post("/api/auth/login", json={"email": "nfkc@example.com", "password": typed})
+    assert response.status_code == 200, response.text
+
+
+async def test_a_different_accented_password_does_not_log_in(client: Client) -> None:
+    await client.post("/api/auth/signup", json={"email": "nfc@example.com", "password": COMPOSED})
+    unaccented = {"email": "nfc@example.com", "password": "Manana-uber-Cafe-2024"}
+    response = await client.post("/api/auth/login", json=unaccented)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")

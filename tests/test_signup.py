@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from contacts_api.config import Settings
 from tests.conftest import PASSWORD, Client, query_scalar, run_concurrently
+from tests.test_password_policy import full_width
 
 
 async def test_signup_returns_201_with_the_user(client: Client) -> None:
@@ -149,3 +152,41 @@ async def test_an_email_with_an_internationalised_domain_is_stored_as_typed_and_
     assert (await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})).status_code == 200
     again = await client.post("/api/auth/signup", json={"email": email.upper(), "password": PASSWORD})
     assert again.status_code == 409
+
+
+async def test_signup_rejects_a_common_password_typed_in_full_width_letters(client: Client) -> None:
+    response = await client.post(
+        "/api/auth/signup", json={"email": "ada@example.com", "password": full_width("password1")}
+    )
+    assert response.status_code == 400
+    assert response.json()["extra"][0]["key"] == "password"
+    assert "common" in response.json()["extra"][0]["message"]
+
+
+async def test_signup_counts_ligatures_as_the_letters_they_stand_for(client: Client) -> None:
+    password = "ﬁﬂﬀﬃ"  # 4 characters as typed, "fiflffffi" (9) once normalized
+    response = await client.post("/api/auth/signup", json={"email": "ada@example.com", "password": password})
+    assert response.status_code == 201, response.text
+
+
+async def test_signup_rejects_a_password_that_normalizes_to_more_than_128_characters(
+    client: Client, settings: Settings
+) -> None:
+    password = "ﬀ" * 65  # 65 characters as typed, 130 once normalized
+    response = await client.post("/api/auth/signup", json={"email": "ada@example.com", "password": password})
+    assert response.status_code == 400
+    assert response.json()["extra"][0]["key"] == "password"
+    assert await query_scalar(settings.database_url, "SELECT count(*) FROM users") == 0
+
+
+async def test_signup_rejects_a_password_that_normalizes_to_fewer_than_8_characters(client: Client) -> None:
+    password = unicodedata.normalize("NFD", "áéíó")  # 8 characters as typed, 4 once normalized
+    response = await client.post("/api/auth/signup", json={"email": "ada@example.com", "password": password})
+    assert response.status_code == 400
+    assert response.json()["extra"][0]["key"] == "password"
+
+
+async def test_signup_accepts_128_accented_letters_typed_decomposed(client: Client) -> None:
+    password = unicodedata.normalize("NFD", "é" * 128)  # 256 characters as typed, 128 once normalized
+    response = await client.post("/api/auth/signup", json={"email": "ada@example.com", "password": password})
+    assert response.status_code == 201, response.text

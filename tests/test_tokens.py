@@ -6,6 +6,7 @@ import asyncio
 import base64
 import datetime
 import json
+import math
 from typing import Any
 
 import jwt
@@ -149,3 +150,44 @@ async def test_an_access_token_stops_working_at_logout_although_it_was_accepted_
     assert (await client.get("/api/users/me", headers=user.headers)).status_code == 200
     assert (await client.post("/api/auth/logout", headers=user.headers)).status_code == 204
     await assert_rejected(client, user.access_token)
+
+
+YEAR_2100 = 4_102_444_800  # a time well in range, so that only the type of the claim is wrong
+YEAR_2023 = 1_700_000_000
+
+# Claims of the wrong type or out of range, each in a token signed with the server's own secret:
+# only the claims the service signs, in the types and ranges it signs them, are trusted.
+CLAIMS_OUT_OF_TYPE_OR_RANGE = [
+    pytest.param("exp", 10**400, id="exp of 10**400"),
+    pytest.param("exp", 1e308, id="exp of 1e308 as a float"),
+    pytest.param("exp", math.inf, id="exp of infinity"),
+    pytest.param("exp", str(YEAR_2100), id="exp as a string"),
+    pytest.param("iat", 10**400, id="iat of 10**400"),
+    pytest.param("iat", str(YEAR_2023), id="iat as a string"),
+    pytest.param("iat", -1, id="iat before 1970"),
+    pytest.param("nbf", 10**400, id="nbf of 10**400"),
+    pytest.param("nbf", [0], id="nbf as a list"),
+    pytest.param("sub", "not-a-uuid", id="sub not a uuid"),
+    pytest.param("sid", 12345, id="sid as a number"),
+    pytest.param("jti", ["a", "list"], id="jti a list"),
+]
+
+
+@pytest.mark.parametrize(("claim", "value"), CLAIMS_OUT_OF_TYPE_OR_RANGE)
+async def test_a_signed_access_token_with_a_claim_out_of_type_or_range_is_401(
+    client: Client, user: ApiUser, claim: str, value: Any
+) -> None:
+    claims = claims_of(user.access_token)
+    claims[claim] = value
+    await assert_rejected(client, forge(claims))
+
+
+@pytest.mark.parametrize(("claim", "value"), CLAIMS_OUT_OF_TYPE_OR_RANGE)
+async def test_a_signed_refresh_token_with_a_claim_out_of_type_or_range_is_401(
+    client: Client, user: ApiUser, claim: str, value: Any
+) -> None:
+    claims = claims_of(user.refresh_token)
+    claims[claim] = value
+    response = await client.post("/api/auth/refresh", json={"refresh_token": forge(claims, typ="refresh+jwt")})
+    assert response.status_code == 401, response.text
+    assert response.headers["www-authenticate"].startswith("Bearer")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from contacts_api.config import Settings
-from tests.conftest import PASSWORD, ApiUser, Client, query_scalar
+from tests.conftest import PASSWORD, ApiUser, Client, query_scalar, sign_up_and_log_in
 from tests.contacts.conftest import contact_body
+from tests.test_login import store_a_hash_made_before_normalization
+from tests.test_password_policy import COMPOSED, DECOMPOSED, full_width
 
 NEW_PASSWORD = "an even longer new passphrase"
 
@@ -129,3 +131,66 @@ async def test_a_password_change_racing_the_account_deletion_never_answers_500(c
     )
     assert change.status_code in (204, 401, 409), change.text
     assert deletion.status_code in (204, 401, 409), deletion.text
+
+
+async def test_change_password_accepts_the_current_password_typed_decomposed(client: Client) -> None:
+    user = await sign_up_and_log_in(client, password=COMPOSED)
+    response = await client.put(
+        "/api/users/me/password",
+        headers=user.headers,
+        json={"current_password": DECOMPOSED, "new_password": NEW_PASSWORD},
+    )
+    assert response.status_code == 204, response.text
+
+
+async def test_a_new_password_set_composed_logs_in_typed_decomposed(client: Client, user: ApiUser) -> None:
+    response = await client.put(
+        "/api/users/me/password",
+        headers=user.headers,
+        json={"current_password": PASSWORD, "new_password": COMPOSED},
+    )
+    assert response.status_code == 204
+    login = await client.post("/api/auth/login", json={"email": user.email, "password": DECOMPOSED})
+    assert login.status_code == 200, login.text
+
+
+async def test_change_password_to_a_common_password_typed_in_full_width_letters_is_400(
+    client: Client, user: ApiUser
+) -> None:
+    response = await client.put(
+        "/api/users/me/password",
+        headers=user.headers,
+        json={"current_password": PASSWORD, "new_password": full_width("password1")},
+    )
+    assert response.status_code == 400
+    assert response.json()["extra"][0]["key"] == "new_password"
+
+
+async def test_change_password_counts_the_new_password_after_normalization(client: Client, user: ApiUser) -> None:
+    response = await client.put(
+        "/api/users/me/password",
+        headers=user.headers,
+        json={"current_password": PASSWORD, "new_password": "ﬀ" * 65},  # 130 characters once normalized
+    )
+    assert response.status_code == 400
+    assert response.json()["extra"][0]["key"] == "new_password"
+
+
+async def test_change_password_accepts_a_current_password_whose_hash_predates_normalization(
+    client: Client, settings: Settings
+) -> None:
+    user = await sign_up_and_log_in(client, password=COMPOSED)
+    await store_a_hash_made_before_normalization(settings, user.email, DECOMPOSED)
+    response = await client.put(
+        "/api/users/me/password",
+        headers=user.headers,
+        json={"current_password": DECOMPOSED, "new_password": NEW_PASSWORD},
+    )
+    assert response.status_code == 204, response.text
+
+
+async def test_delete_me_accepts_the_password_typed_decomposed(client: Client, settings: Settings) -> None:
+    user = await sign_up_and_log_in(client, password=COMPOSED)
+    response = await client.request("DELETE", "/api/users/me", headers=user.headers, json={"password": DECOMPOSED})
+    assert response.status_code == 204, response.text
+    assert await query_scalar(settings.database_url, "SELECT count(*) FROM users") == 0

@@ -20,10 +20,12 @@ from contacts_api.docs import ClosedStructSchemaPlugin, docs_assets_router, open
 from contacts_api.errors import exception_handlers
 from contacts_api.health import health
 from contacts_api.middleware import (
+    add_security_headers,
+    answer_options_with_every_method,
+    drain_unread_request_body,
     head_as_get,
     json_not_found_under_docs,
     request_log_middleware,
-    security_headers_middleware,
 )
 
 
@@ -44,6 +46,8 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Lite
         stores={RATE_LIMIT_STORE: rate_limit_store},
         request_max_body_size=settings.max_body_bytes,
         exception_handlers=exception_handlers,
+        before_request=answer_options_with_every_method,
+        before_send=[json_not_found_under_docs, add_security_headers],
         openapi_config=openapi_config(),
         cors_config=cors,
         on_shutdown=[accounts.passwords.threads.close],
@@ -59,10 +63,10 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Lite
         logging_config=None,
         debug=False,
     )
-    # Outside Litestar's exception handling, so that every answer, including a 401 raised by
-    # middleware and a 404 or 405 from the router, gets the headers, the request id and a log line.
-    app.asgi_handler = request_log_middleware(
-        security_headers_middleware(head_as_get(json_not_found_under_docs(app.asgi_handler)))
-    )
+    # What Litestar's hooks cannot do (middleware.py says why each): ASGI wrappers around its own
+    # handler. Outermost, the body drain sees every answer start, whichever layer sends it; the
+    # access log times every request, the router's 404 and 405 included; HEAD becomes GET before
+    # routing.
+    app.asgi_handler = drain_unread_request_body(request_log_middleware(head_as_get(app.asgi_handler)))
     document_contacts(app.openapi_schema, clock().date())
     return app

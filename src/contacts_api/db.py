@@ -37,7 +37,7 @@ MIGRATIONS_DIR = (
     _PACKAGED_MIGRATIONS if _PACKAGED_MIGRATIONS.is_dir() else Path(__file__).resolve().parents[2] / "migrations"
 )
 DB_CONFIG_STATE_KEY = "db_config"
-SINGLE_STATEMENT = "single_statement"  # a route handler `opt`: see request_session()
+SINGLE_STATEMENT = "single_statement"  # a route handler `opt`: see one_statement_without_transaction()
 AUTOCOMMIT = "autocommit"  # marks a session in autocommit mode, in `session.info`
 
 
@@ -140,9 +140,8 @@ def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
 async def request_session(state: State, scope: Scope) -> AsyncSession:
     """The request's one database session (created on first use, then shared by all who ask).
 
-    A route whose handler declares `opt={SINGLE_STATEMENT: True}` does all its work in one SQL
-    statement, which the database applies atomically by itself: its session runs in autocommit
-    mode, saving the BEGIN and COMMIT round trips a transaction would cost.
+    A route whose handler declares `opt=one_statement_without_transaction()` runs its session in
+    autocommit mode; every other route's session runs in a transaction.
     """
     config: SQLAlchemyAsyncConfig = state[DB_CONFIG_STATE_KEY]
     session = config.provide_session(state, scope)
@@ -151,6 +150,14 @@ async def request_session(state: State, scope: Scope) -> AsyncSession:
         await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         session.info[AUTOCOMMIT] = True
     return session
+
+
+def one_statement_without_transaction() -> dict[str, Any]:
+    """The `opt` of a route handler whose whole database work is one SQL statement, which the
+    database applies atomically by itself: its session runs in autocommit mode, saving the BEGIN
+    and COMMIT round trips. Every other handler runs in a transaction (provide_db_session), so a
+    route added later is atomic unless it says otherwise, here, by name."""
+    return {SINGLE_STATEMENT: True}
 
 
 def needs_commit(session: AsyncSession) -> bool:
@@ -199,6 +206,17 @@ def compare_column_types(
     if isinstance(metadata_type, GUID | DateTimeUTC):
         return False
     return None
+
+
+def include_in_comparison(
+    item: Any, _name: str | None, type_: str, _reflected: bool, _compare_to: Any, *, dialect: str
+) -> bool:
+    """Alembic autogenerate's `include_object`: an index declared for one dialect only (the
+    PostgreSQL trigram indexes, `Index(...).ddl_if(dialect="postgresql")`) is not expected on the
+    others. The models state which, in the index's `info`."""
+    if type_ == "index" and (only := getattr(item, "info", {}).get("only_on")) is not None:
+        return bool(only == dialect)
+    return True
 
 
 def alembic_config(database_url: str) -> AlembicConfig:

@@ -13,21 +13,34 @@ Forms understood:
 - Litestar's DTO layer: a body that fails to decode becomes ClientException, caused by
   SerializationException, caused by msgspec's ValidationError (or DecodeError for bad JSON).
 - Litestar: "client disconnected prematurely" when the client hangs up mid-body.
+- msgspec decoding a body into plain values (Litestar's signature model does, before checking
+  the fields): a number out of range is reported at "`$[...]`", with no field; a lone surrogate
+  (`"\\ud800"`) makes the whole document malformed JSON ("unexpected end of escaped utf-16
+  surrogate pair", or "Input data was truncated" at the end). The field is then found in the
+  body itself (`locate_undecodable_value`), which Litestar keeps in its scope state once read.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from typing import Any
 
 import msgspec
+from litestar.connection import ASGIConnection
 from litestar.exceptions import ClientException, SerializationException
+from litestar.types import Empty
+from litestar.utils.scope.state import ScopeState
 
 _LOCATION = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _FIRST_KEY = re.compile(r"^\.(?P<key>[^.\[]+)")
 _FIELD_IN_MESSAGE = re.compile(r"^Object (?:contains unknown|missing required) field `(?P<field>[^`]+)`$")
 _REGEX_MISMATCH = "Expected `str` matching regex"
 MISSING_BODY = "'data'"
+NUMBER_OUT_OF_RANGE = "Number out of range"
+# msgspec's integers are 64-bit; a float beyond the double range is "out of range" too.
+_INT_RANGE = range(-(2**63), 2**64)
 CLIENT_GONE = "client disconnected prematurely"
 
 # What each pattern means, in words: msgspec's own message for a mismatch quotes the regex.
@@ -80,15 +93,64 @@ def item_from_decoder(message: str, source: str = "body") -> dict[str, Any]:
 def dto_validation_message(exc: ClientException) -> str | None:
     """The msgspec message behind a DTO's failed body, or None if `exc` is something else (a
     malformed JSON document, a bad multipart body, a bad header…)."""
-    serialization = exc.__cause__
-    if not isinstance(serialization, SerializationException):
-        return None
-    if not isinstance(serialization.__cause__, msgspec.ValidationError):
-        return None
-    return str(serialization.__cause__)
+    cause = serialization_cause(exc)
+    return str(cause) if isinstance(cause, msgspec.ValidationError) else None
 
 
 def field_error(field: str, message: str) -> ValueError:
     """An error raised from a Struct's `__post_init__` that still names its field: the suffix is
     msgspec's own location format, which split_location reads back."""
     return ValueError(f"{message} - at `$.{field}`")
+
+
+def read_body(connection: ASGIConnection[Any, Any, Any, Any]) -> bytes | None:
+    """The request body if Litestar has read it already (it keeps it in the scope's state)."""
+    body = ScopeState.from_scope(connection.scope).body
+    return None if body is Empty else bytes(body)
+
+
+def locate_undecodable_value(body: bytes) -> dict[str, Any] | None:
+    """The `extra` entry for the first value msgspec cannot decode though the JSON is well-formed
+    by Python's reading of RFC 8259: a number out of range or a string with a lone surrogate.
+    None when there is none, or the body is not JSON at all."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    found = _first_undecodable(document, None)
+    if found is None:
+        return None
+    key, message = found
+    return {"message": message, "key": key or "data", "source": "body"}
+
+
+def _first_undecodable(value: Any, key: str | None) -> tuple[str | None, str] | None:
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if (found := _first_undecodable(name, key if key is not None else str(name))) is not None:
+                return found
+            if (found := _first_undecodable(item, key if key is not None else str(name))) is not None:
+                return found
+        return None
+    if isinstance(value, list):
+        return next((found for item in value if (found := _first_undecodable(item, key)) is not None), None)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return key, NUMBER_OUT_OF_RANGE
+    if isinstance(value, int) and value not in _INT_RANGE:
+        return key, NUMBER_OUT_OF_RANGE
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return key, "Must not contain a lone surrogate"
+    return None
+
+
+def serialization_cause(exc: ClientException) -> msgspec.DecodeError | None:
+    """The msgspec error behind a body Litestar failed to decode, if that is what `exc` is."""
+    serialization = exc.__cause__
+    if isinstance(serialization, SerializationException) and isinstance(serialization.__cause__, msgspec.DecodeError):
+        return serialization.__cause__
+    return None

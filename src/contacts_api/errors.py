@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
 from advanced_alchemy.exceptions import NotFoundError, RepositoryError
+from asyncpg import exceptions as asyncpg_exceptions
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
     ClientException,
@@ -35,11 +37,20 @@ from sqlalchemy.exc import IntegrityError as SQLIntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 
-from contacts_api.error_messages import CLIENT_GONE, dto_validation_message, field_error_item, item_from_decoder
+from contacts_api.error_messages import (
+    CLIENT_GONE,
+    NUMBER_OUT_OF_RANGE,
+    field_error_item,
+    item_from_decoder,
+    locate_undecodable_value,
+    read_body,
+    serialization_cause,
+)
 
 logger = logging.getLogger(__name__)
 
 SERVICE_UNAVAILABLE = "The database is unavailable; try again shortly"
+RETRY_AFTER_SECONDS = "5"  # the Retry-After of every 503 (RFC 9110 §10.2.3)
 
 
 class ConflictError(HTTPException):
@@ -81,6 +92,21 @@ def error_response(
 
 # PostgreSQL's codes for a statement stopped by statement_timeout or a lock wait that gave up.
 _TIMED_OUT_SQLSTATES = {"57014", "55P03"}
+# PostgreSQL's codes for a server that cannot serve the session right now, none of them the
+# request's fault: shutting down (57P01 admin_shutdown, what a fast restart or
+# pg_terminate_backend sends; 57P02 crash_shutdown, after another backend crashed), starting up,
+# recovering or shutting down as the session connects (57P03 cannot_connect_now), an idle session
+# ended by idle_session_timeout (57P05), or out of connection slots (53300 too_many_connections).
+_UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "57P05", "53300"}
+# Class 08, connection exception: the connection could not be made, or was lost (08003 is what
+# asyncpg raises for a connection closed in the middle of a statement).
+_CONNECTION_EXCEPTION_CLASS = "08"
+# The driver's own exceptions, for those that reach the handlers without SQLAlchemy's wrapping:
+# asyncpg's raised while the pool sets up a new connection (SQLAlchemy's connect hooks run queries
+# on it), and its client-side errors.
+_DRIVER_ERRORS = (
+    asyncpg_exceptions.PostgresError | asyncpg_exceptions.InterfaceError | asyncpg_exceptions.InternalClientError
+)
 
 
 def is_unique_violation(exc: BaseException) -> bool:
@@ -97,16 +123,51 @@ def is_unique_violation(exc: BaseException) -> bool:
 
 
 def is_connection_failure(exc: BaseException) -> bool:
-    """True when the database (or Redis) could not be reached or answer in time, as opposed to a
-    bad statement."""
+    """True when the database (or Redis) could not be reached, would not take the session, lost
+    the connection or did not answer in time: worth retrying, as opposed to a bad statement.
+
+    The same failure arrives wrapped in several ways (advanced-alchemy's RepositoryError around
+    SQLAlchemy's DBAPIError around the driver's exception, or the driver's exception alone), so
+    every link of the chain is asked.
+    """
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        if _is_connection_failure_itself(link):
+            return True
+        link = link.__cause__ or link.__context__
+    return False
+
+
+def _is_connection_failure_itself(exc: BaseException) -> bool:
+    # OSError covers a refused or reset socket (asyncpg raises those unwrapped while connecting)
+    # and TimeoutError a connect timeout; OperationalError is SQLite's locked or unopenable file.
     if isinstance(exc, PoolTimeoutError | OperationalError | RedisError | OSError | TimeoutError):
         return True
-    if isinstance(exc, DBAPIError) and (
-        exc.connection_invalidated or getattr(exc.orig, "sqlstate", None) in _TIMED_OUT_SQLSTATES
+    # SQLAlchemy's own verdict that the connection is gone (asyncpg says whether it closed).
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    sqlstate = _sqlstate(exc)
+    if sqlstate is not None and (
+        sqlstate in _TIMED_OUT_SQLSTATES
+        or sqlstate in _UNAVAILABLE_SQLSTATES
+        or sqlstate.startswith(_CONNECTION_EXCEPTION_CLASS)
     ):
         return True
-    cause = exc.__cause__ or exc.__context__
-    return cause is not None and cause is not exc and is_connection_failure(cause)
+    # asyncpg's "cannot call …: connection is closed" (or "the underlying connection is closed"),
+    # when it comes without SQLAlchemy's wrapping; the same test SQLAlchemy applies to it.
+    return isinstance(exc, asyncpg_exceptions.InterfaceError) and "connection is closed" in str(exc)
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE an exception carries: asyncpg's exceptions and SQLAlchemy's adaptation of them
+    have it as `sqlstate`; a DBAPIError holds the adapted exception in `orig`."""
+    for carrier in (exc, getattr(exc, "orig", None)):
+        sqlstate = getattr(carrier, "sqlstate", None)
+        if isinstance(sqlstate, str):
+            return sqlstate
+    return None
 
 
 def _repository_error(request: Request[Any, Any, Any], exc: RepositoryError) -> Response[Any]:
@@ -124,19 +185,32 @@ def _backend_error(request: Request[Any, Any, Any], exc: Exception) -> Response[
         return error_response(HTTP_409_CONFLICT, "The request conflicts with existing data")
     if is_connection_failure(exc):
         logger.warning("backend unavailable during %s %s: %s", request.method, request.url.path, describe_cause(exc))
-        return error_response(HTTP_503_SERVICE_UNAVAILABLE, SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
+        return error_response(
+            HTTP_503_SERVICE_UNAVAILABLE, SERVICE_UNAVAILABLE, headers={"Retry-After": RETRY_AFTER_SECONDS}
+        )
     return _unexpected_error(request, exc)
 
 
 def describe_cause(exc: BaseException) -> str:
-    """The innermost cause's first line (bound parameters are hidden by the engine)."""
-    while exc.__cause__ is not None:
-        exc = exc.__cause__
+    """The cause's first line (bound parameters are hidden by the engine), with its SQLSTATE.
+
+    The cause is the innermost exception that carries an SQLSTATE, the server's own reason (a
+    restart's `AdminShutdownError [57P01]: terminating connection due to administrator command`
+    rather than the socket reset that followed it), else the innermost one.
+    """
+    chain = [exc]
+    while (cause := chain[-1].__cause__) is not None and cause not in chain:
+        chain.append(cause)
+    with_sqlstate = [link for link in chain if isinstance(getattr(link, "sqlstate", None), str)]
+    described = with_sqlstate[-1] if with_sqlstate else chain[-1]
+    name = type(described).__name__
+    if with_sqlstate:
+        name += f" [{getattr(described, 'sqlstate', '')}]"
     try:
-        text = str(exc)
-    except Exception:
+        text = str(described)
+    except Exception:  # advanced-alchemy's exceptions fail to print when made without a message
         text = ""
-    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+    return f"{name}: {text.splitlines()[0]}" if text.strip() else name
 
 
 def _too_many_requests(_: Request[Any, Any, Any], exc: TooManyRequestsException) -> Response[Any]:
@@ -147,25 +221,39 @@ def _too_many_requests(_: Request[Any, Any, Any], exc: TooManyRequestsException)
     return error_response(exc.status_code, exc.detail, headers=headers)
 
 
-def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    """Litestar's 400, with the offending field named wherever the message knows it."""
-    extra = [_name_the_field(item) for item in exc.extra] if isinstance(exc.extra, list) else exc.extra
+def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    """Litestar's 400, with the offending field named wherever the message or the body knows it."""
+    extra = exc.extra
+    if isinstance(extra, list):
+        extra = [_name_the_field(request, item) for item in extra]
     return error_response(exc.status_code, exc.detail, headers=exc.headers, extra=extra)
 
 
-def _name_the_field(item: Any) -> Any:
+def _name_the_field(request: Request[Any, Any, Any], item: Any) -> Any:
     if not isinstance(item, dict):
         return item
-    return {**item, **field_error_item(str(item.get("message", "")), item.get("key"), item.get("source", "body"))}
+    named = field_error_item(str(item.get("message", "")), item.get("key"), item.get("source", "body"))
+    if named["key"] == "data" and named["message"] == NUMBER_OUT_OF_RANGE and (body := read_body(request)):
+        # Decoded into plain values first, the body lost the number's place: find it in the body.
+        named = locate_undecodable_value(body) or named
+    return {**item, **named}
 
 
 def _client_error(request: Request[Any, Any, Any], exc: ClientException) -> Response[Any]:
-    """A 400 from Litestar itself; a DTO's failed body gets the shape and wording of the signature
-    model's (the field named in `extra`), so every route answers bad input alike."""
-    if (message := dto_validation_message(exc)) is not None:
-        detail = f"Validation failed for {request.method} {request.url.path}"
-        return error_response(HTTP_400_BAD_REQUEST, detail, extra=[item_from_decoder(message)])
-    return error_response(exc.status_code, exc.detail, headers=exc.headers, extra=exc.extra)
+    """A 400 from Litestar itself. A body that failed to decode gets the shape and wording of the
+    signature model's (the field named in `extra`), so every route answers bad input alike."""
+    cause = serialization_cause(exc)
+    if cause is None:
+        return error_response(exc.status_code, exc.detail, headers=exc.headers, extra=exc.extra)
+    item = item_from_decoder(str(cause)) if isinstance(cause, msgspec.ValidationError) else None
+    if item is None or item["key"] == "data":
+        # Decoded into plain values, or refused as malformed, the body lost the value's place.
+        body = read_body(request)
+        item = (locate_undecodable_value(body) if body else None) or item
+    if item is None:  # malformed JSON: no field to name
+        return error_response(exc.status_code, exc.detail, headers=exc.headers, extra=exc.extra)
+    detail = f"Validation failed for {request.method} {request.url.path}"
+    return error_response(HTTP_400_BAD_REQUEST, detail, extra=[item])
 
 
 def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -187,7 +275,9 @@ def _undecodable_body(request: Request[Any, Any, Any], exc: RecursionError | Uni
 
 
 def _server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    if isinstance(exc, SQLAlchemyError | RedisError | OSError):
+    """What no other handler took, the driver's unwrapped exceptions included: those are a 503
+    when they say the database is unavailable, and a 500 like any other error otherwise."""
+    if isinstance(exc, SQLAlchemyError | RedisError | OSError | _DRIVER_ERRORS):
         return _backend_error(request, exc)
     return _unexpected_error(request, exc)
 

@@ -11,9 +11,9 @@ from litestar import Response, get
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
-from sqlalchemy.exc import SQLAlchemyError
 
 from contacts_api.db import DB_CONFIG_STATE_KEY, ping
+from contacts_api.errors import RETRY_AFTER_SECONDS, describe_cause, is_connection_failure
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +35,13 @@ async def health(state: State) -> Response[HealthStatus]:
     config: SQLAlchemyAsyncConfig = state[DB_CONFIG_STATE_KEY]
     try:
         await ping(config.get_engine())
-    except (SQLAlchemyError, OSError, TimeoutError) as exc:
-        logger.warning("health check: database unreachable (%s)", type(exc).__name__)
+    except Exception as exc:
+        if not is_connection_failure(exc):
+            raise
+        logger.warning("health check: database unreachable (%s)", describe_cause(exc))
         return Response(
             HealthStatus("unavailable", "unavailable"),
             status_code=HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
         )
     return Response(HealthStatus("ok", "ok"), status_code=HTTP_200_OK)

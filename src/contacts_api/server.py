@@ -15,6 +15,7 @@ import gc
 import importlib
 import os
 import socket
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -78,10 +79,20 @@ def run_server(
 
 
 def ensure_port_free(host: str, port: int) -> None:
-    """Fail at once when the address is taken. Granian listens with SO_REUSEPORT, so a second
-    server on the same port would start and silently share the traffic with the first."""
+    """Fail at once when something listens on the address. Granian listens with SO_REUSEPORT, so a
+    second server on the same port would start and silently share the traffic with the first.
+
+    The probe binds as Granian does (the address family of `host`, SO_REUSEADDR) but without
+    SO_REUSEPORT: it fails where a socket listens on the port, or on a wildcard address covering
+    it, whichever process holds it (and where Granian's own bind would fail anyway), but not over
+    the connections a server that has just stopped left in TIME_WAIT, which Granian's bind passes
+    over too. Without SO_REUSEADDR, a restart under traffic was refused for up to a minute.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # On Windows SO_REUSEADDR means more: a socket with it may bind over a live listener.
+        if sys.platform != "win32":
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:

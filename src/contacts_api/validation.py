@@ -10,7 +10,13 @@ from typing import Annotated, Any, TypeVar
 import msgspec
 from litestar.exceptions import ValidationException
 
-from contacts_api.error_messages import item_from_decoder, pattern_meaning, plain_message, split_location
+from contacts_api.error_messages import (
+    item_from_decoder,
+    locate_undecodable_value,
+    pattern_meaning,
+    plain_message,
+    split_location,
+)
 
 T = TypeVar("T")
 
@@ -94,6 +100,8 @@ def decode_body(raw: bytes | dict[str, Any], schema: type[T]) -> T:
     except msgspec.ValidationError as exc:
         raise ValidationException(detail="Validation failed", extra=[item_from_decoder(str(exc))]) from None
     except msgspec.DecodeError as exc:
+        if isinstance(raw, bytes) and (located := locate_undecodable_value(raw)) is not None:
+            raise ValidationException(detail="Validation failed", extra=[located]) from None
         raise ValidationException(detail=f"The body is not valid JSON: {exc}") from None
 
 

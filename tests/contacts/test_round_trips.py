@@ -64,3 +64,14 @@ async def test_postgresql_plans_each_statement_for_its_own_owner_and_text(app: L
     engine = app.state[DB_CONFIG_STATE_KEY].get_engine()
     async with engine.connect() as connection:
         assert (await connection.execute(text("SHOW plan_cache_mode"))).scalar() == "force_custom_plan"
+
+
+async def test_a_route_that_does_not_declare_one_statement_runs_in_a_transaction(
+    app: Litestar, client: Client, user: ApiUser
+) -> None:
+    # PATCH /api/users/me says nothing about its statements: it gets the default, a transaction.
+    with statements_sent(app) as isolation_levels:
+        response = await client.patch("/api/users/me", headers=user.headers, json={"full_name": "Ada"})
+    assert response.status_code == 200
+    assert "AUTOCOMMIT" not in isolation_levels
+    assert len(isolation_levels) >= 2

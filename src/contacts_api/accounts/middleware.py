@@ -11,6 +11,7 @@ from litestar.middleware import (
     DefineMiddleware,
 )
 
+from contacts_api.accounts.guards import UNAUTHENTICATED_METHODS
 from contacts_api.accounts.repositories import UserRepository
 from contacts_api.accounts.services import ACCOUNTS_STATE_KEY, AccountsConfig
 from contacts_api.accounts.tokens import InvalidTokenError, TokenUse
@@ -53,4 +54,10 @@ class JWTAuthMiddleware(AbstractAuthenticationMiddleware):
 def jwt_auth_middleware() -> DefineMiddleware:
     # Anchored patterns: an unanchored "/health" would also exclude "/api/health-records".
     # Signup, login and refresh opt out per handler with `exclude_from_auth=True`.
-    return DefineMiddleware(JWTAuthMiddleware, exclude=[r"^/schema(/|$)", r"^/health$"])
+    # The methods skipped are Litestar's default (OPTIONS), named from the list `requires_user`
+    # also reads, so that the guard never demands a user this middleware did not look for.
+    return DefineMiddleware(
+        JWTAuthMiddleware,
+        exclude=[r"^/schema(/|$)", r"^/health$"],
+        exclude_http_methods=UNAUTHENTICATED_METHODS,
+    )

@@ -1,5 +1,10 @@
 """Password hashing (argon2id) and the password policy.
 
+A password is counted, checked, hashed and verified in its Unicode NFKC form
+(`normalized_password`, NIST SP 800-63B §5.1.1.2), so the same visible password typed on any
+keyboard or input method is the same password. Hashes made before that rule, from the password as
+typed, still verify, and are replaced on the next login.
+
 Hashing costs tens of milliseconds of CPU by design, so every hash and verify runs in a worker
 thread at the lowest CPU priority: the event loop keeps serving other requests meanwhile, and a
 flood of logins takes only the CPU time that requests leave idle.
@@ -9,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import functools
 import os
 import secrets
 import sys
 import threading
+import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -39,18 +46,41 @@ def common_passwords() -> frozenset[str]:
     return frozenset(ranked[:COMMON_PASSWORDS_CHECKED])
 
 
+def normalized_password(password: str) -> str:
+    """The form a password is counted, checked, hashed and verified in: Unicode NFKC, as NIST
+    SP 800-63B §5.1.1.2 asks.
+
+    A composed "ñ" and an "n" followed by a combining tilde, a full-width A (U+FF21) and an "A",
+    a ligature "ﬀ" and "ff" are each one password, whichever a keyboard or input method sends.
+    """
+    return unicodedata.normalize("NFKC", password)
+
+
 def password_problem(password: str) -> str | None:
     """Why a new password is refused (OWASP ASVS 5.0 V6.2), or None when it is acceptable.
 
-    Length counts characters, never truncates, and any character is allowed.
+    Length counts the characters of the normalized form (NIST SP 800-63B §5.1.1.2), never
+    truncates, and any character is allowed; the common-password list is checked in that form too,
+    so a common password typed in full-width letters is still refused.
     """
-    if len(password) < MIN_PASSWORD_LENGTH:
+    normalized = normalized_password(password)
+    if len(normalized) < MIN_PASSWORD_LENGTH:
         return f"must be at least {MIN_PASSWORD_LENGTH} characters long"
-    if len(password) > MAX_PASSWORD_LENGTH:
+    if len(normalized) > MAX_PASSWORD_LENGTH:
         return f"must be at most {MAX_PASSWORD_LENGTH} characters long"
-    if password.lower() in common_passwords():
+    if normalized.lower() in common_passwords():
         return "is one of the most common passwords; choose another"
     return None
+
+
+class PasswordMatch(enum.Enum):
+    """How a password compared with a stored hash."""
+
+    MISMATCH = "mismatch"
+    MATCH = "match"
+    # Only the password as typed matched, not its normalized form: the hash was made before
+    # passwords were normalized, and should be replaced by a hash of the normalized form.
+    MATCH_AS_TYPED = "match as typed"
 
 
 def thread_niceness() -> int:
@@ -115,16 +145,21 @@ class PasswordHasher:
         self._dummy_hash: str | None = None
 
     async def hash(self, password: str) -> str:
-        return await self.threads.run(self._hasher.hash, password)
+        """An argon2id hash (RFC 9106) of the password's NFKC form (NIST SP 800-63B §5.1.1.2)."""
+        return await self.threads.run(self._hasher.hash, normalized_password(password))
 
-    async def verify(self, password_hash: str, password: str) -> bool:
+    async def verify(self, password_hash: str, password: str) -> PasswordMatch:
+        """Compare the password's NFKC form (NIST SP 800-63B §5.1.1.2) with the hash, and, if that
+        fails and the password as typed differs from it, the password as typed: a hash made
+        before passwords were normalized must not lock its account out."""
         return await self.threads.run(self._verify_sync, password_hash, password)
 
     async def verify_against_nothing(self, password: str) -> None:
         """Spend the same time as a real verify, for an account that does not exist.
 
         Without it, "unknown email" answers measurably faster than "wrong password" and leaks
-        which emails are registered.
+        which emails are registered. The dummy hash never matches, so a password that NFKC
+        changes is compared twice here, as it is against a real account's hash.
         """
         if self._dummy_hash is None:
             self._dummy_hash = await self.hash(secrets.token_urlsafe(16))
@@ -133,7 +168,16 @@ class PasswordHasher:
     def needs_rehash(self, password_hash: str) -> bool:
         return self._hasher.check_needs_rehash(password_hash)
 
-    def _verify_sync(self, password_hash: str, password: str) -> bool:
+    def _verify_sync(self, password_hash: str, password: str) -> PasswordMatch:
+        # Both comparisons run in one worker-thread job: a login waits for a free thread once.
+        normalized = normalized_password(password)
+        if self._matches(password_hash, normalized):
+            return PasswordMatch.MATCH
+        if password != normalized and self._matches(password_hash, password):
+            return PasswordMatch.MATCH_AS_TYPED
+        return PasswordMatch.MISMATCH
+
+    def _matches(self, password_hash: str, password: str) -> bool:
         try:
             return self._hasher.verify(password_hash, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):

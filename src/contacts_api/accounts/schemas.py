@@ -23,7 +23,7 @@ from litestar.params import Body
 from contacts_api.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problem
 from contacts_api.dto import EntityDTO, EntityReadDTO
 from contacts_api.error_messages import field_error
-from contacts_api.validation import EmailText, normalize_email, text
+from contacts_api.validation import STORABLE_TEXT, EmailText, normalize_email, text
 
 FullName = Annotated[str, text(max_length=200, description="Display name", examples=["Ada Lovelace"])]
 # Long enough for any acceptable password, short enough that a huge body is refused before it
@@ -32,13 +32,23 @@ AnyPassword = Annotated[
     str,
     text(min_length=1, max_length=4 * MAX_PASSWORD_LENGTH, description="The password"),
 ]
+# A new password's length is counted in its NFKC form (NIST SP 800-63B §5.1.1.2), by
+# `password_problem`: as typed, it may be shorter ("ﬀﬀﬀﬀ" is 8 characters) or longer (decomposed
+# accents) than that. So the parser only bounds it as AnyPassword does, and the document states the
+# rule itself, 8 to 128 characters, which a schema cannot say is counted after normalization.
 NewPassword = Annotated[
     str,
-    text(
-        min_length=MIN_PASSWORD_LENGTH,
-        max_length=MAX_PASSWORD_LENGTH,
-        description="8 to 128 characters, not one of the most common passwords",
+    msgspec.Meta(
+        min_length=1,
+        max_length=4 * MAX_PASSWORD_LENGTH,
+        pattern=STORABLE_TEXT,
+        description=(
+            f"{MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters, counted after Unicode NFKC "
+            "normalization, not one of the most common passwords"
+        ),
         examples=["correct horse battery staple"],
+        # Litestar's OpenAPI schema takes these over the parser's bounds above.
+        extra_json_schema={"extra": {"min_length": MIN_PASSWORD_LENGTH, "max_length": MAX_PASSWORD_LENGTH}},
     ),
 ]
 

@@ -13,7 +13,7 @@ from litestar.stores.base import Store
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
-from contacts_api.accounts.passwords import PasswordHasher
+from contacts_api.accounts.passwords import PasswordHasher, PasswordMatch
 from contacts_api.accounts.repositories import LoginSessionRepository, UserRepository
 from contacts_api.accounts.schemas import LoginSession, Signup, TokenPair, User
 from contacts_api.accounts.throttling import LoginFailureThrottle
@@ -21,6 +21,7 @@ from contacts_api.accounts.tokens import InvalidTokenError, TokenCodec, TokenUse
 from contacts_api.clock import Clock
 from contacts_api.config import Settings
 from contacts_api.errors import ConflictError, InvalidCredentials, is_unique_violation
+from contacts_api.text import nfc
 from contacts_api.validation import check_fields
 
 ACCOUNTS_STATE_KEY = "accounts"  # where the app keeps its AccountsConfig
@@ -66,7 +67,8 @@ class AccountService:
         password_hash = await self.passwords.hash(data.password)
         try:
             # The unique index on email decides races: of concurrent signups one insert wins.
-            return await self.users.add_user(email=data.email, full_name=data.full_name, password_hash=password_hash)
+            full_name = None if data.full_name is None else nfc(data.full_name)
+            return await self.users.add_user(email=data.email, full_name=full_name, password_hash=password_hash)
         except RepositoryError as exc:
             if is_unique_violation(exc):
                 raise ConflictError(detail="An account with this email already exists") from None
@@ -79,10 +81,13 @@ class AccountService:
             if user is None:
                 await self.passwords.verify_against_nothing(password)
                 raise InvalidCredentials(WRONG_CREDENTIALS)
-            if not await self.passwords.verify(user.loaded_password_hash(), password):
+            password_match = await self.passwords.verify(user.loaded_password_hash(), password)
+            if password_match is PasswordMatch.MISMATCH:
                 raise InvalidCredentials(WRONG_CREDENTIALS)
             attempt.succeeded()
-        if self.passwords.needs_rehash(user.loaded_password_hash()):
+        # A hash made with older parameters, or from the password as typed before passwords were
+        # normalized, is replaced by one of the normalized form while the password is at hand.
+        if password_match is PasswordMatch.MATCH_AS_TYPED or self.passwords.needs_rehash(user.loaded_password_hash()):
             await self.users.set_password_hash(user.id, await self.passwords.hash(password), now=self.clock())
         return await self._start_session(user.id)
 
@@ -128,7 +133,7 @@ class AccountService:
             return user  # an empty PATCH changes nothing
         check_fields(User, changes)
         if isinstance(changes.get("full_name"), str):
-            changes["full_name"] = changes["full_name"].strip() or None
+            changes["full_name"] = nfc(changes["full_name"]).strip() or None
         return await self.users.update_user(user.id, changes, now=self.clock())
 
     async def change_password(self, user: User, *, current_session_id: uuid.UUID, current: str, new: str) -> None:
@@ -148,7 +153,12 @@ class AccountService:
         async with self.login_throttle.attempt(user.email) as attempt:
             stored = await self.users.get_with_password_hash(user_id=user.id)
             await self._release_connection()
-            if stored is None or not await self.passwords.verify(stored.loaded_password_hash(), password):
+            # A hash from before passwords were normalized matches too (MATCH_AS_TYPED); it needs
+            # no replacing here: the password change replaces it, the account deletion removes it.
+            matched = stored is not None and (
+                await self.passwords.verify(stored.loaded_password_hash(), password) is not PasswordMatch.MISMATCH
+            )
+            if stored is None or not matched:
                 raise InvalidCredentials("The password is incorrect")
             attempt.succeeded()
         return stored

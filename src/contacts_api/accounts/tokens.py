@@ -2,7 +2,9 @@
 
 Both kinds are HS256-signed and carry `sub`, `iat`, `exp`, `jti`, `iss`, `aud`, the session id
 `sid` and a `token_use` claim; their `typ` headers differ too (`at+jwt`, RFC 9068, and
-`refresh+jwt`), so neither can stand in for the other even if one check were lost.
+`refresh+jwt`), so neither can stand in for the other even if one check were lost. Every claim
+is converted to the type and range the service signs it in (`SignedClaims`) before it is used, so a
+claim of any other type or range makes the token invalid, never an error.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import datetime
 import enum
 import time
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import jwt
 import msgspec
@@ -24,6 +26,10 @@ REQUIRED_CLAIMS = ["sub", "iat", "exp", "jti", "iss", "aud", "sid", "token_use"]
 # with every request, and checking it again (HMAC, base64, two JSON documents) is a twentieth of
 # a request's cost. Bounded; the oldest entry goes first.
 VERIFIED_ACCESS_TOKENS_KEPT = 10_000
+# 9999-12-31T23:59:59Z, the last second a `datetime` can hold: any later time claim is out of range.
+LATEST_NUMERIC_DATE = 253_402_300_799
+# A time claim as this service issues it: whole seconds since the epoch (RFC 7519 §2 NumericDate).
+NumericDate = Annotated[int, msgspec.Meta(ge=0, le=LATEST_NUMERIC_DATE)]
 
 
 class TokenUse(enum.StrEnum):
@@ -43,6 +49,21 @@ class TokenClaims(msgspec.Struct, frozen=True):
     user_id: uuid.UUID
     session_id: uuid.UUID
     token_id: uuid.UUID
+
+
+class SignedClaims(msgspec.Struct, frozen=True):
+    """The claims of a token whose signature PyJWT has checked, in the types and ranges this
+    service signs them in (`exp`, `iat` and `nbf` as RFC 7519 §2 NumericDates, in whole seconds):
+    a claim of any other type or range, such as an `exp` of 10^400 or a string `iat`, fails its
+    conversion here."""
+
+    sub: uuid.UUID
+    sid: uuid.UUID
+    jti: uuid.UUID
+    iat: NumericDate
+    exp: NumericDate
+    token_use: str
+    nbf: NumericDate | msgspec.UnsetType = msgspec.UNSET  # never issued, but checked when present
 
 
 class IssuedToken(msgspec.Struct, frozen=True):
@@ -124,20 +145,21 @@ class TokenCodec:
             )
         except jwt.ExpiredSignatureError:
             raise InvalidTokenError("The token has expired") from None
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, OverflowError, TypeError, ValueError):
+            # PyJWT converts `exp`, `iat` and `nbf` with int(): releases without jpadilla/pyjwt#1186
+            # (pyproject allows >= 2.13) let its TypeError or OverflowError for a list, a null or an
+            # infinite (`1e400`) claim escape instead of a PyJWTError.
             raise InvalidTokenError("The token is invalid") from None
-        header, payload = decoded["header"], decoded["payload"]
+        header = decoded["header"]
+        try:
+            # Every claim is converted, typed and range-checked in one place, so that no claim
+            # of the wrong type or range reaches a float(), UUID() or datetime conversion.
+            claims = msgspec.convert(decoded["payload"], SignedClaims)
+        except msgspec.ValidationError:
+            raise InvalidTokenError("The token is invalid") from None
         # PyJWT does not check `typ` by itself (RFC 8725 §3.11).
-        if header.get("typ") != use.header_type or payload.get("token_use") != use.value:
+        if header.get("typ") != use.header_type or claims.token_use != use.value:
             raise InvalidTokenError(
                 f"An {use.value} token is required" if use is TokenUse.ACCESS else "A refresh token is required"
             )
-        try:
-            claims = TokenClaims(
-                user_id=uuid.UUID(payload["sub"]),
-                session_id=uuid.UUID(payload["sid"]),
-                token_id=uuid.UUID(payload["jti"]),
-            )
-            return claims, float(payload["exp"])
-        except (TypeError, ValueError, AttributeError):
-            raise InvalidTokenError("The token is invalid") from None
+        return TokenClaims(user_id=claims.sub, session_id=claims.sid, token_id=claims.jti), float(claims.exp)

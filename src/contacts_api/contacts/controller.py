@@ -38,7 +38,7 @@ from contacts_api.contacts.schemas import (
     UpcomingBirthdayDTO,
 )
 from contacts_api.contacts.service import EARLIEST_BIRTHDAY, ContactService
-from contacts_api.db import SINGLE_STATEMENT
+from contacts_api.db import one_statement_without_transaction
 from contacts_api.docs import iso_dates_between_pattern, name_response_schema
 from contacts_api.errors import BODY_ERRORS, ConflictError
 from contacts_api.validation import STORABLE_TEXT
@@ -94,6 +94,10 @@ def provide_contact_service(db_session: AsyncSession, request: Request[User, Any
 
 
 class ContactController(Controller):
+    """The address book's routes. Each is one SQL statement (see ContactRepository), so each says
+    it runs without a transaction (`opt=one_statement_without_transaction()`); a route added here
+    without saying so gets a transaction."""
+
     path = "/api/contacts"
     tags = ["Contacts"]
     guards = [requires_user]
@@ -101,12 +105,11 @@ class ContactController(Controller):
     dependencies = {"contacts": Provide(provide_contact_service, sync_to_thread=False)}
     # What a client sees of a contact, for every route here that returns one.
     return_dto = ContactReadDTO
-    # Every route here is one SQL statement (see ContactRepository), so none needs a transaction.
-    opt = {SINGLE_STATEMENT: True}
 
     @post(
         "/",
         operation_id="createContact",
+        opt=one_statement_without_transaction(),
         operation_class=CreateContactOperation,
         dto=ContactWriteDTO,
         status_code=HTTP_201_CREATED,
@@ -119,6 +122,7 @@ class ContactController(Controller):
     @get(
         "/",
         operation_id="listContacts",
+        opt=one_statement_without_transaction(),
         summary="List and search contacts",
         raises=[ValidationException, NotAuthorizedException, ServiceUnavailableException],
     )
@@ -140,6 +144,7 @@ class ContactController(Controller):
     @get(
         "/birthdays",
         operation_id="listUpcomingBirthdays",
+        opt=one_statement_without_transaction(),
         return_dto=UpcomingBirthdayDTO,
         summary="Contacts with a birthday soon",
         raises=[ValidationException, NotAuthorizedException, ServiceUnavailableException],
@@ -155,6 +160,7 @@ class ContactController(Controller):
     @get(
         "/{contact_id:uuid}",
         operation_id="getContact",
+        opt=one_statement_without_transaction(),
         summary="Read a contact",
         raises=[NotAuthorizedException, NotFoundException, ServiceUnavailableException],
     )
@@ -164,6 +170,7 @@ class ContactController(Controller):
     @put(
         "/{contact_id:uuid}",
         operation_id="replaceContact",
+        opt=one_statement_without_transaction(),
         dto=ContactWriteDTO,
         summary="Replace a contact",
         raises=[*BODY_ERRORS, NotAuthorizedException, NotFoundException, ConflictError],
@@ -174,6 +181,7 @@ class ContactController(Controller):
     @patch(
         "/{contact_id:uuid}",
         operation_id="updateContact",
+        opt=one_statement_without_transaction(),
         dto=ContactPatchDTO,
         summary="Change some fields of a contact",
         raises=[*BODY_ERRORS, NotAuthorizedException, NotFoundException, ConflictError],
@@ -184,6 +192,7 @@ class ContactController(Controller):
     @delete(
         "/{contact_id:uuid}",
         operation_id="deleteContact",
+        opt=one_statement_without_transaction(),
         return_dto=None,
         status_code=HTTP_204_NO_CONTENT,
         summary="Delete a contact",

@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contacts_api.contacts.models import BIRTHDAY_MONTH_DAY, CONTACTS, ContactModel
 from contacts_api.contacts.schemas import Contact, ContactFilters, UpcomingBirthday
+from contacts_api.text import fold
 
 SEARCHABLE = ("first_name", "last_name", "email")
 _FEBRUARY_28, _FEBRUARY_29 = 228, 229
@@ -69,10 +70,17 @@ def like_pattern(fragment: str) -> str:
     return "%" + _LIKE_SPECIALS.sub(r"\\\1", fragment) + "%"
 
 
-def contains(column: Any, pattern_parameter: str) -> ColumnElement[bool]:
-    # The database folds both sides, so that text and pattern are folded by the same rules (and
-    # the trigram indexes on lower(column) serve the match on PostgreSQL).
-    return func.lower(column).like(func.lower(bindparam(pattern_parameter)), escape="\\")
+def contains(column: ColumnElement[str], pattern_parameter: str) -> ColumnElement[bool]:
+    return column.like(bindparam(pattern_parameter), escape="\\")
+
+
+# Where each filter looks: the names' search keys (text.fold, written with each row), and the
+# email, stored lower-cased, which folding leaves as it is. Each is trigram-indexed on PostgreSQL.
+_SEARCHED_COLUMN = {
+    "first_name": CONTACTS.c.first_name_key,
+    "last_name": CONTACTS.c.last_name_key,
+    "email": CONTACTS.c.email,
+}
 
 
 def search_conditions(*, q: bool, fields: frozenset[str]) -> list[ColumnElement[bool]]:
@@ -80,20 +88,29 @@ def search_conditions(*, q: bool, fields: frozenset[str]) -> list[ColumnElement[
     are the parameters `search_parameters` names."""
     conditions: list[ColumnElement[bool]] = []
     if q:
-        conditions.append(or_(*(contains(CONTACTS.c[name], "q") for name in SEARCHABLE)))
-    conditions.extend(contains(CONTACTS.c[name], name) for name in SEARCHABLE if name in fields)
+        conditions.append(or_(*(contains(_SEARCHED_COLUMN[name], "q") for name in SEARCHABLE)))
+    conditions.extend(contains(_SEARCHED_COLUMN[name], name) for name in SEARCHABLE if name in fields)
     return conditions
 
 
 def search_parameters(filters: ContactFilters) -> dict[str, str]:
-    parameters = {name: like_pattern(value) for name in SEARCHABLE if (value := getattr(filters, name))}
+    """The LIKE patterns of the filters given, folded by the same rule as the stored keys."""
+    parameters = {name: like_pattern(fold(value)) for name in SEARCHABLE if (value := getattr(filters, name))}
     if filters.q:
-        parameters["q"] = like_pattern(filters.q)
+        parameters["q"] = like_pattern(fold(filters.q))
     return parameters
 
 
+def with_search_keys(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """`fields` to write, plus the search key of each name among them."""
+    keys = {f"{name}_key": fold(fields[name]) for name in ("first_name", "last_name") if name in fields}
+    return {**fields, **keys}
+
+
 _OWNER = CONTACTS.c.owner_id == bindparam("owner")
-_NAME_ORDER_COLUMNS = (CONTACTS.c.last_name, CONTACTS.c.first_name, CONTACTS.c.id)
+# By name, compared by the search keys (case- and accent-insensitively, byte order on both
+# databases), then by id: the order the (owner, last_name_key, first_name_key, id) index holds.
+_NAME_ORDER_COLUMNS = (CONTACTS.c.last_name_key, CONTACTS.c.first_name_key, CONTACTS.c.id)
 # Built once: building a statement and its cache key costs more than running it on PostgreSQL.
 _OWNED_ROWS = select(ContactModel).where(ContactModel.owner_id == bindparam("owner"))
 _GET_OWNED = select(*CONTACT_COLUMNS).where(_OWNER, CONTACTS.c.id == bindparam("contact"))
@@ -112,21 +129,26 @@ def search_statement(q: bool, fields: frozenset[str]) -> Select[Any]:
         # The whole book: the count reads the owner's index entries, the page a range of the
         # name-ordered index.
         total = select(func.count().label("total")).select_from(CONTACTS).where(*conditions)
-        page = select(*CONTACT_COLUMNS).where(*conditions).order_by(*_NAME_ORDER_COLUMNS)
+        page = select(*CONTACT_COLUMNS, *_NAME_ORDER_COLUMNS[:2]).where(*conditions).order_by(*_NAME_ORDER_COLUMNS)
     else:
         # A search: its matches are found once (through the trigram indexes on PostgreSQL), then
         # counted and sorted. Left to itself, the planner walks the name-ordered index and tests
         # every contact before the first match: with the repository's window-count query a
         # 100,000-contact book answered 10 searches a second instead of 279.
-        matching = select(*CONTACT_COLUMNS).where(*conditions).cte("matching").prefix_with("MATERIALIZED")
+        matching = (
+            select(*CONTACT_COLUMNS, *_NAME_ORDER_COLUMNS[:2])
+            .where(*conditions)
+            .cte("matching")
+            .prefix_with("MATERIALIZED")
+        )
         total = select(func.count().label("total")).select_from(matching)
-        page = select(matching).order_by(matching.c.last_name, matching.c.first_name, matching.c.id)
+        page = select(matching).order_by(matching.c.last_name_key, matching.c.first_name_key, matching.c.id)
     totals = total.subquery("matches")
     page_rows = page.limit(bindparam("limit")).offset(bindparam("offset")).subquery("page")
     return (
         select(totals.c.total, *page_rows.c)
         .select_from(totals.outerjoin(page_rows, true()))
-        .order_by(page_rows.c.last_name, page_rows.c.first_name, page_rows.c.id)
+        .order_by(page_rows.c.last_name_key, page_rows.c.first_name_key, page_rows.c.id)
     )
 
 
@@ -241,7 +263,7 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
         statement = (
             update(ContactModel)
             .where(ContactModel.owner_id == self.owner_id, ContactModel.id == contact_id)
-            .values(**changes, updated_at=now)
+            .values(**with_search_keys(changes), updated_at=now)
             .returning(ContactModel)
             .execution_options(synchronize_session=False)
         )
@@ -280,7 +302,4 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
         book with 2,000 birthdays in the week)."""
         statement = upcoming_birthdays_statement(today, days)
         rows = (await self.session.execute(statement, {"owner": self.owner_id})).all()
-        return [
-            UpcomingBirthday(**{**row._mapping, "next_birthday": _key_to_date(row.next_birthday)})
-            for row in rows
-        ]
+        return [UpcomingBirthday(**{**row._mapping, "next_birthday": _key_to_date(row.next_birthday)}) for row in rows]

@@ -21,6 +21,7 @@ from contacts_api.clock import Clock
 from contacts_api.contacts.repository import ContactRepository
 from contacts_api.contacts.schemas import Contact, ContactFilters, UpcomingBirthday
 from contacts_api.errors import ConflictError, is_unique_violation
+from contacts_api.text import nfc
 from contacts_api.validation import check_fields, invalid_field, normalize_email
 
 DUPLICATE_EMAIL = "You already have a contact with this email"
@@ -85,8 +86,10 @@ class ContactService:
             raise NotFoundException(detail=NOT_FOUND)
         return contact
 
-    def _checked(self, fields: dict[str, Any]) -> dict[str, Any]:
-        """The fields a client sent, checked against the entity's rules and in stored form."""
+    def _checked(self, sent: dict[str, Any]) -> dict[str, Any]:
+        """The fields a client sent, checked against the entity's rules and in stored form: text
+        in Unicode NFC (text.py), names trimmed, the email lower-cased."""
+        fields = {name: nfc(value) if isinstance(value, str) else value for name, value in sent.items()}
         # A partial DTO (PATCH) does not carry length limits (Litestar drops them when every field
         # is optional): check each sent field against the entity's own annotation again.
         check_fields(Contact, fields)
