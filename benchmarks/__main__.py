@@ -68,6 +68,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "there) against the same data, route by route beside this tree's, and report both",
     )
     parser.add_argument(
+        "--after",
+        type=Path,
+        metavar="CHECKOUT",
+        help="with --compare-with: the checkout measured as 'after' (default: this tree)",
+    )
+    parser.add_argument(
         "--rounds", type=positive_int, default=3, help="with --compare-with: alternating rounds, medians reported"
     )
     parser.add_argument(
@@ -78,8 +84,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--users must be at least 3: a big book, a small book and a login flooder")
     if args.compare_only and args.compare_with is None:
         parser.error("--compare-only needs --compare-with")
-    if args.compare_with is not None and not (args.compare_with / ".venv" / "bin" / "python").exists():
-        parser.error(f"--compare-with {args.compare_with}: no .venv there; run `uv sync` in it first")
+    for flag, tree in (("--compare-with", args.compare_with), ("--after", args.after)):
+        if tree is not None and not (tree / ".venv" / "bin" / "python").exists():
+            parser.error(f"{flag} {tree}: no .venv there; run `uv sync` in it first")
+    if args.after is not None and args.compare_with is None:
+        parser.error("--after needs --compare-with")
     return args
 
 
@@ -123,7 +132,14 @@ def run(args: argparse.Namespace, console: Console) -> None:
                 run_service(runner, options, database, seeded, Path(workdir))
             if args.compare_with is not None:
                 run_side_by_side(
-                    runner, options, database, seeded, Path(workdir), args.compare_with.resolve(), args.rounds
+                    runner,
+                    options,
+                    database,
+                    seeded,
+                    Path(workdir),
+                    args.compare_with.resolve(),
+                    args.rounds,
+                    args.after.resolve() if args.after else None,
                 )
     finally:
         if args.keep:

@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from benchmarks.errors import BenchmarkError
-from contacts_api.db import upgrade_database
+from contacts_api.db import downgrade_database, upgrade_database
 
 # Plain identifiers only, so the name can go into CREATE/DROP DATABASE without quoting worries.
 DATABASE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -76,3 +76,18 @@ class BenchDatabase:
 
     def drop(self) -> None:
         asyncio.run(self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+
+    def copy_at_revision(self, revision: str) -> BenchDatabase:
+        """A copy of this (seeded) database, its schema taken down to `revision` with this tree's
+        migrations: the same data for a checkout whose migrations end there. Dropped with `drop`."""
+        copy = BenchDatabase(self.admin_url, f"{self.name}_at_{revision}"[:63])
+        asyncio.run(
+            self._admin(
+                f'DROP DATABASE IF EXISTS "{copy.name}" WITH (FORCE)',
+                # No session may be open on the template while it is copied.
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{self.name}'",  # noqa: S608 (a plain identifier, see database_name)
+                f'CREATE DATABASE "{copy.name}" TEMPLATE "{self.name}"',
+            )
+        )
+        downgrade_database(copy.sqlalchemy_url, revision)
+        return copy

@@ -9,12 +9,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
+from alembic.script import ScriptDirectory
 from rich.console import Console
 
 from benchmarks.database import BenchDatabase
 from benchmarks.errors import BenchmarkError
 from benchmarks.seed import SeededData
-from benchmarks.servers import ceiling_spec, running_server, service_spec
+from benchmarks.servers import PROJECT_ROOT, ServerSpec, ceiling_spec, running_server, service_spec
 from benchmarks.wrk import WrkLoad, WrkResult, finish_wrk, run_wrk, start_wrk, stop_wrk
 
 LOGIN_CONNECTIONS = 4  # argon2 is slow on purpose; more connections would only queue
@@ -193,24 +194,55 @@ def run_side_by_side(
     workdir: Path,
     checkout: Path,
     rounds: int = 1,
+    after_checkout: Path | None = None,
 ) -> None:
     """The same routes against `checkout` (another commit's tree, "before") and this tree ("after"),
     both serving the same database, alternating route by route so that drift in the machine's
     speed touches both alike, `rounds` times over. Keys are `<route>@before#<round>` and
-    `<route>@after#<round>`; the report takes each route's median."""
+    `<route>@after#<round>`; the report takes each route's median. `after_checkout` stands for
+    this tree when given. A checkout whose migrations end before this tree's serves a copy of the
+    seeded database taken down to its own last revision: the same rows, its own schema."""
     secret = secrets.token_urlsafe(48)
+    copies: list[BenchDatabase] = []
+
+    def database_for(tree: Path | None) -> str:
+        head = migrations_head(tree or PROJECT_ROOT)
+        if head == migrations_head(PROJECT_ROOT):
+            return database.sqlalchemy_url
+        copies.append(database.copy_at_revision(head))
+        return copies[-1].sqlalchemy_url
+
     specs = {
         "before": service_spec(
-            database_url=database.sqlalchemy_url,
+            database_url=database_for(checkout),
             jwt_secret=secret,
             workers=options.workers,
             checkout=checkout,
             name="the service before",
         ),
         "after": service_spec(
-            database_url=database.sqlalchemy_url, jwt_secret=secret, workers=options.workers, name="the service after"
+            database_url=database_for(after_checkout),
+            jwt_secret=secret,
+            workers=options.workers,
+            checkout=after_checkout,
+            name="the service after",
         ),
     }
+    try:
+        _measure_side_by_side(runner, options, seeded, workdir, specs, rounds)
+    finally:
+        for copy in copies:
+            copy.drop()
+
+
+def migrations_head(tree: Path) -> str:
+    """The last migration revision of a checkout."""
+    return str(ScriptDirectory(str(tree / "migrations")).get_current_head())
+
+
+def _measure_side_by_side(
+    runner: LoadRunner, options: Options, seeded: SeededData, workdir: Path, specs: dict[str, ServerSpec], rounds: int
+) -> None:
     with running_server(specs["before"], workdir) as before_url, running_server(specs["after"], workdir) as after_url:
         urls = {"before": before_url, "after": after_url}
         lifetime = options.duration + TOKEN_MARGIN_SECONDS

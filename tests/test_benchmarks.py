@@ -224,3 +224,19 @@ def test_side_by_side_runs_another_checkout_beside_this_one(wrk: str, postgresql
     assert list(rows) == list(COMPARED_ROUTES)
     assert all(row["rounds"] == 2 and row["before_rps"] > 0 and row["after_rps"] > 0 for row in rows.values())
     assert document["checks"] == []
+
+
+def test_a_copy_at_an_earlier_revision_has_the_same_rows_and_that_revisions_schema(
+    seeded: tuple[BenchDatabase, SeededData],
+) -> None:
+    # What a side-by-side run against a checkout from before migration 0004 serves.
+    database, _ = seeded
+    copy = database.copy_at_revision("0003")
+    try:
+        count = "SELECT count(*) AS n FROM contacts"
+        assert fetch(copy.asyncpg_dsn, count)[0]["n"] == fetch(database.asyncpg_dsn, count)[0]["n"] > 0
+        assert fetch(copy.asyncpg_dsn, "SELECT version_num AS v FROM alembic_version")[0]["v"] == "0003"
+        columns = "SELECT column_name AS c FROM information_schema.columns WHERE table_name = 'contacts'"
+        assert "first_name_key" not in {row["c"] for row in fetch(copy.asyncpg_dsn, columns)}
+    finally:
+        copy.drop()
