@@ -190,3 +190,11 @@ async def test_signup_accepts_128_accented_letters_typed_decomposed(client: Clie
     password = unicodedata.normalize("NFD", "é" * 128)  # 256 characters as typed, 128 once normalized
     response = await client.post("/api/auth/signup", json={"email": "ada@example.com", "password": password})
     assert response.status_code == 201, response.text
+
+
+async def test_signup_counts_the_full_name_in_its_stored_nfc_form(client: Client) -> None:
+    # U+0958 becomes two characters in NFC: 200 of them would no longer fit 200 characters.
+    body = {"email": "nfc@example.com", "password": "a fine long passphrase", "full_name": "\u0958" * 200}
+    response = await client.post("/api/auth/signup", json=body)
+    assert response.status_code == 400
+    assert response.json()["extra"][0]["key"] == "full_name"

@@ -194,3 +194,10 @@ async def test_delete_me_accepts_the_password_typed_decomposed(client: Client, s
     response = await client.request("DELETE", "/api/users/me", headers=user.headers, json={"password": DECOMPOSED})
     assert response.status_code == 204, response.text
     assert await query_scalar(settings.database_url, "SELECT count(*) FROM users") == 0
+
+
+async def test_patch_me_counts_the_full_name_in_its_stored_nfc_form(client: Client, user: ApiUser) -> None:
+    response = await client.patch("/api/users/me", headers=user.headers, json={"full_name": "\u0958" * 200})
+    assert response.status_code == 400
+    assert response.json()["extra"][0]["key"] == "full_name"
+    assert (await client.get("/api/users/me", headers=user.headers)).json()["full_name"] == "Test User"

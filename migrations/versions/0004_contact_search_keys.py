@@ -8,9 +8,11 @@ PostgreSQL's works per character; and neither ignores accents. On PostgreSQL the
 "C" collation (byte order, as SQLite compares), and the name order's b-tree and the trigram
 indexes move from lower(name) to the keys; email, stored lower-cased, is indexed as it is.
 
-Existing rows are backfilled here, in batches, from the names already stored (also brought to
-NFC, the stored form of all text from now on). The keys depend on `fold` as of this migration:
-a later change to `fold` needs its own migration that rewrites them.
+Existing rows are backfilled here, in batches in id order, from the names already stored (also
+brought to NFC, the stored form of all text from now on, where that still fits the column; users'
+full names too). The keys are computed by a copy of `text.fold` frozen here, cut to the column's
+300 characters as `contacts.models.search_key` does: a later change to the live `fold` needs its
+own migration that rewrites them, and cannot change what replaying this one writes.
 
 Revision ID: 0004
 Revises: 0003
@@ -23,11 +25,10 @@ import contextlib
 import unicodedata
 import warnings
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
-
-from contacts_api.text import fold
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -35,6 +36,25 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 BATCH = 1000
+KEY_LENGTH = 300
+NAME_LENGTH, FULL_NAME_LENGTH = 100, 200
+
+
+def fold(text: str) -> str:
+    """contacts_api.text.fold as of this migration (NFKD, case folding, marks removed, NFC)."""
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    kept = "".join(c for c in decomposed if not unicodedata.category(c).startswith("M"))
+    return unicodedata.normalize("NFC", kept)[:KEY_LENGTH]
+
+
+def nfc(text: str | None, length: int | None = None) -> str | None:
+    """NFC of a stored text, or the text as it is where NFC would no longer fit its column."""
+    if text is None:
+        return None
+    normalized = unicodedata.normalize("NFC", text)
+    return text if length is not None and len(normalized) > length else normalized
+
+
 KEY_TYPE = sa.String(300).with_variant(sa.String(300, collation="C"), "postgresql")
 OLD_TRIGRAM_COLUMNS = ("first_name", "last_name", "email")
 NEW_TRIGRAM_COLUMNS = ("first_name_key", "last_name_key", "email")
@@ -50,26 +70,39 @@ def backfill() -> None:
         sa.column("first_name_key", sa.String),
         sa.column("last_name_key", sa.String),
     )
+    users = sa.table("users", sa.column("id"), sa.column("full_name", sa.String))
     bind = op.get_bind()
-    while rows := bind.execute(
-        sa.select(contacts.c.id, contacts.c.first_name, contacts.c.last_name, contacts.c.notes)
-        .where(contacts.c.first_name_key.is_(None))
-        .limit(BATCH)
-    ).all():
-        bind.execute(
-            contacts.update().where(contacts.c.id == sa.bindparam("row_id")),
-            [
-                {
-                    "row_id": row.id,
-                    "first_name": unicodedata.normalize("NFC", row.first_name),
-                    "last_name": unicodedata.normalize("NFC", row.last_name),
-                    "notes": None if row.notes is None else unicodedata.normalize("NFC", row.notes),
-                    "first_name_key": fold(row.first_name),
-                    "last_name_key": fold(row.last_name),
-                }
-                for row in rows
-            ],
-        )
+    for table, columns, rewrite in (
+        (contacts, ("first_name", "last_name", "notes"), contact_values),
+        (users, ("full_name",), user_values),
+    ):
+        last_id = None
+        # Keyset pages by primary key: each batch reads only rows it has not seen.
+        while rows := bind.execute(
+            sa.select(table.c.id, *(table.c[name] for name in columns))
+            .where(sa.true() if last_id is None else table.c.id > last_id)
+            .order_by(table.c.id)
+            .limit(BATCH)
+        ).all():
+            bind.execute(
+                table.update().where(table.c.id == sa.bindparam("row_id")),
+                [{"row_id": row.id, **rewrite(row)} for row in rows],
+            )
+            last_id = rows[-1].id
+
+
+def contact_values(row: sa.Row[Any]) -> dict[str, Any]:
+    return {
+        "first_name": nfc(row.first_name, NAME_LENGTH),
+        "last_name": nfc(row.last_name, NAME_LENGTH),
+        "notes": nfc(row.notes),
+        "first_name_key": fold(row.first_name),
+        "last_name_key": fold(row.last_name),
+    }
+
+
+def user_values(row: sa.Row[Any]) -> dict[str, Any]:
+    return {"full_name": nfc(row.full_name, FULL_NAME_LENGTH)}
 
 
 @contextlib.contextmanager

@@ -103,21 +103,16 @@ def discard_closed_connections(engine: AsyncEngine) -> None:
 def enable_sqlite_pragmas(engine: AsyncEngine) -> None:
     """Turn on what SQLite leaves off per connection.
 
-    Without `foreign_keys=ON`, `ON DELETE CASCADE` silently does nothing. SQLite's own `lower()`
-    only folds ASCII, so case-insensitive search for "émile" would miss "Émile"; Python's folds
-    Unicode. (WAL mode is a property of the file, set once by the migrations.)
+    Without `foreign_keys=ON`, `ON DELETE CASCADE` silently does nothing. (WAL mode is a property
+    of the file, set once by the migrations. Text is compared by the search keys text.py computes,
+    never by the database's own lower().)
     """
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
-
-
-def _unicode_lower(value: str | None) -> str | None:
-    return value.lower() if isinstance(value, str) else value
 
 
 def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import uuid
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contacts_api.config import Settings
@@ -97,3 +98,36 @@ async def test_the_repository_api_reads_only_its_owners_rows(
             assert await theirs.get_contact(contact_id) is None
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "method", ["add_many", "update_many", "delete_many", "delete_where", "upsert", "upsert_many", "get_or_upsert"]
+)
+async def test_the_repository_refuses_the_writes_that_are_not_owner_scoped(
+    user: ApiUser, settings: Settings, method: str
+) -> None:
+    engine = create_engine(settings)
+    try:
+        async with AsyncSession(engine) as session:
+            repository = ContactRepository(session=session, owner_id=uuid.UUID(user.id))
+            with pytest.raises(NotImplementedError, match="not owner-scoped"):
+                await getattr(repository, method)(ContactModel.id.is_not(None))
+    finally:
+        await engine.dispose()
+
+
+async def test_the_repository_add_writes_its_own_owners_row(
+    client: Client, user: ApiUser, other_user: ApiUser, settings: Settings
+) -> None:
+    engine = create_engine(settings)
+    try:
+        async with AsyncSession(engine) as session, session.begin():
+            row = ContactModel(
+                owner_id=uuid.UUID(other_user.id), first_name="X", last_name="Y", email="x@example.com",
+                phone="+1 555 010 0200", birthday=datetime.date(1990, 1, 1),
+            )  # fmt: skip
+            added = await ContactRepository(session=session, owner_id=uuid.UUID(user.id)).add(row)
+            assert added.owner_id == uuid.UUID(user.id)
+    finally:
+        await engine.dispose()
+    assert (await client.get("/api/contacts", headers=other_user.headers)).json()["total"] == 0

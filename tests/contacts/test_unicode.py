@@ -70,3 +70,16 @@ async def test_renaming_a_contact_updates_what_search_finds(client: Client, user
     await client.patch(f"/api/contacts/{created['id']}", headers=user.headers, json={"last_name": "Ñúñez"})
     assert await found(client, user, "q=nunez") == ["Ana Ñúñez"]
     assert await found(client, user, "q=old") == []
+
+
+async def test_a_name_that_folds_to_many_letters_is_stored_and_found(client: Client, user: ApiUser) -> None:
+    # U+FDFA is one character that folds to 18: twenty of them overflow a naive search key.
+    long_folding = "\ufdfa" * 20
+    created = await create_contact(client, user, first_name=long_folding, last_name=long_folding)
+    assert created["first_name"] == long_folding
+    assert await found(client, user, "q=%D8%B5%D9%84%D9%89") == [f"{long_folding} {long_folding}"]
+
+
+async def test_a_query_of_combining_marks_alone_filters_nothing(client: Client, user: ApiUser) -> None:
+    await create_contact(client, user, first_name="Ana", last_name="Lima")
+    assert await found(client, user, "q=%CC%81") == ["Ana Lima"]

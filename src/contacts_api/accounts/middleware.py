@@ -20,7 +20,7 @@ from contacts_api.errors import InvalidCredentials
 
 
 class JWTAuthMiddleware(AbstractAuthenticationMiddleware):
-    """Sets `request.user` (a `UserRead`) and `request.auth` (the token's `TokenClaims`).
+    """Sets `request.user` (a `User`, without its password hash) and `request.auth` (the token's `TokenClaims`).
 
     The token is checked with pyjwt, then its login session is looked up in the same query as
     the user, so a logged-out or revoked session stops working at once, not at token expiry.

@@ -23,9 +23,11 @@ from litestar.params import Body
 from contacts_api.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problem
 from contacts_api.dto import EntityDTO, EntityReadDTO
 from contacts_api.error_messages import field_error
+from contacts_api.text import nfc
 from contacts_api.validation import STORABLE_TEXT, EmailText, normalize_email, text
 
-FullName = Annotated[str, text(max_length=200, description="Display name", examples=["Ada Lovelace"])]
+MAX_FULL_NAME_LENGTH = 200
+FullName = Annotated[str, text(max_length=MAX_FULL_NAME_LENGTH, description="Display name", examples=["Ada Lovelace"])]
 # Long enough for any acceptable password, short enough that a huge body is refused before it
 # reaches argon2.
 AnyPassword = Annotated[
@@ -63,7 +65,10 @@ class Signup(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         if problem := password_problem(self.password):
             raise field_error("password", f"The password {problem}")
         if self.full_name is not None:
-            self.full_name = self.full_name.strip() or None
+            # Stored in NFC, which can lengthen text: the 200-character limit holds for that form.
+            self.full_name = nfc(self.full_name).strip() or None
+            if self.full_name is not None and len(self.full_name) > MAX_FULL_NAME_LENGTH:
+                raise field_error("full_name", f"Expected `str` of length <= {MAX_FULL_NAME_LENGTH}")
 
 
 class Credentials(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -67,8 +67,7 @@ class AccountService:
         password_hash = await self.passwords.hash(data.password)
         try:
             # The unique index on email decides races: of concurrent signups one insert wins.
-            full_name = None if data.full_name is None else nfc(data.full_name)
-            return await self.users.add_user(email=data.email, full_name=full_name, password_hash=password_hash)
+            return await self.users.add_user(email=data.email, full_name=data.full_name, password_hash=password_hash)
         except RepositoryError as exc:
             if is_unique_violation(exc):
                 raise ConflictError(detail="An account with this email already exists") from None
@@ -131,9 +130,9 @@ class AccountService:
         changes: dict[str, Any] = data.as_builtins()
         if not changes:
             return user  # an empty PATCH changes nothing
-        check_fields(User, changes)
         if isinstance(changes.get("full_name"), str):
             changes["full_name"] = nfc(changes["full_name"]).strip() or None
+        check_fields(User, changes)  # after NFC, which can lengthen text
         return await self.users.update_user(user.id, changes, now=self.clock())
 
     async def change_password(self, user: User, *, current_session_id: uuid.UUID, current: str, new: str) -> None:

@@ -44,7 +44,7 @@ from contacts_api.errors import BODY_ERRORS, ConflictError
 from contacts_api.validation import STORABLE_TEXT
 
 SearchText = Annotated[
-    str | None, Parameter(max_length=320, pattern=STORABLE_TEXT, description="Case-insensitive substring")
+    str | None, Parameter(max_length=320, pattern=STORABLE_TEXT, description="Case- and accent-insensitive substring")
 ]
 ContactId = Annotated[uuid.UUID, Parameter(description="The contact's id")]
 ContactWriteData = Annotated[DTOData[Contact], WRITE_EXAMPLES]

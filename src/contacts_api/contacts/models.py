@@ -27,15 +27,23 @@ from contacts_api.text import fold
 
 # Search keys (text.fold of a name) compare byte by byte, as SQLite does: PostgreSQL's default
 # collation would order them by its locale's rules, and the two databases would sort differently.
-SearchKey = String(300).with_variant(String(300, collation="C"), "postgresql")
+SEARCH_KEY_LENGTH = 300
+SearchKey = String(SEARCH_KEY_LENGTH).with_variant(String(SEARCH_KEY_LENGTH, collation="C"), "postgresql")
 
 
-def folded(source: str) -> Callable[[DefaultExecutionContext], str]:
-    """An insert default: the search key of another column's value, for rows written without one
-    (the repository sets it itself; seeding and tests may not)."""
+def search_key(name: str) -> str:
+    """A name's search key: text.fold of it, cut to the column's length. Folding can lengthen text
+    (U+FDFA becomes 18 letters), and a 100-character name must still fit, in the column and in
+    the b-tree's entry size; a search never looks past the 300th folded character of a name."""
+    return fold(name)[:SEARCH_KEY_LENGTH]
+
+
+def keyed(source: str) -> Callable[[DefaultExecutionContext], str]:
+    """An insert default: the search key of another column's value. Inserts (the repository's
+    `add`, seeding, tests) rely on it; updates set the keys themselves (repository.py)."""
 
     def default(context: DefaultExecutionContext) -> str:
-        return fold(context.get_current_parameters()[source])  # type: ignore[no-untyped-call]
+        return search_key(context.get_current_parameters()[source])  # type: ignore[no-untyped-call]
 
     return default
 
@@ -61,8 +69,8 @@ class ContactModel(UUIDv7AuditBase):
     birthday: Mapped[datetime.date] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(Text, default=None)
     # text.fold of the names: what search, the per-field filters and the name order compare.
-    first_name_key: Mapped[str] = mapped_column(SearchKey, default=folded("first_name"))
-    last_name_key: Mapped[str] = mapped_column(SearchKey, default=folded("last_name"))
+    first_name_key: Mapped[str] = mapped_column(SearchKey, default=keyed("first_name"))
+    last_name_key: Mapped[str] = mapped_column(SearchKey, default=keyed("last_name"))
 
 
 CONTACTS: Table = ContactModel.__table__  # type: ignore[assignment]

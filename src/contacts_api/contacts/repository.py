@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contacts_api.contacts.models import BIRTHDAY_MONTH_DAY, CONTACTS, ContactModel
+from contacts_api.contacts.models import BIRTHDAY_MONTH_DAY, CONTACTS, ContactModel, search_key
 from contacts_api.contacts.schemas import Contact, ContactFilters, UpcomingBirthday
 from contacts_api.text import fold
 
@@ -94,16 +94,15 @@ def search_conditions(*, q: bool, fields: frozenset[str]) -> list[ColumnElement[
 
 
 def search_parameters(filters: ContactFilters) -> dict[str, str]:
-    """The LIKE patterns of the filters given, folded by the same rule as the stored keys."""
-    parameters = {name: like_pattern(fold(value)) for name in SEARCHABLE if (value := getattr(filters, name))}
-    if filters.q:
-        parameters["q"] = like_pattern(fold(filters.q))
-    return parameters
+    """The LIKE patterns of the filters given, folded by the same rule as the stored keys. A value
+    that folds to nothing (only combining marks) filters nothing, deliberately, as if not given."""
+    folded = {name: fold(value) for name in ("q", *SEARCHABLE) if (value := getattr(filters, name))}
+    return {name: like_pattern(value) for name, value in folded.items() if value}
 
 
 def with_search_keys(fields: Mapping[str, Any]) -> dict[str, Any]:
     """`fields` to write, plus the search key of each name among them."""
-    keys = {f"{name}_key": fold(fields[name]) for name in ("first_name", "last_name") if name in fields}
+    keys = {f"{name}_key": search_key(fields[name]) for name in ("first_name", "last_name") if name in fields}
     return {**fields, **keys}
 
 
@@ -215,14 +214,23 @@ def month_day_window(first_day: datetime.date, last_day: datetime.date) -> Colum
     return or_(*ranges)
 
 
+async def _not_owner_scoped(*_: Any, **__: Any) -> Any:
+    raise NotImplementedError("not owner-scoped: write a method of ContactRepository that is")
+
+
 class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
     """One owner's contacts, over the request's session.
 
-    Built for one owner (see the module docstring). `add_many`, `update_many`, `delete_many`,
-    `delete_where` and the upserts do not start from the base statement: they are not used.
+    Built for one owner (see the module docstring): `add` writes this owner's rows only, and
+    advanced-alchemy's writes that would not start from the base statement raise.
     """
 
     model_type = ContactModel
+
+    # advanced-alchemy's writes that do not start from the base statement: refused here, so that
+    # no method reachable from the service can touch another owner's rows.
+    add_many = update_many = delete_many = delete_where = _not_owner_scoped
+    upsert = upsert_many = get_or_upsert = get_and_update = _not_owner_scoped
 
     def __init__(self, *, session: AsyncSession, owner_id: uuid.UUID) -> None:
         # The owner's value in a prebuilt statement: building `select(…).where(…)` anew costs
@@ -245,8 +253,13 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
         Every column is set here (id and timestamps included), so there is nothing to read back:
         no refresh, one INSERT."""
         row = ContactModel(**{name: getattr(contact, name) for name in _CONTACT_FIELDS})
-        row.owner_id = self.owner_id
+        row.owner_id = self.owner_id  # whatever the entity says
         return to_contact(await self.add(row, auto_refresh=False))
+
+    async def add(self, data: ContactModel, **options: Any) -> ContactModel:
+        """advanced-alchemy's `add`, for this owner only."""
+        data.owner_id = self.owner_id
+        return await super().add(data, **options)
 
     async def update_contact(
         self, contact_id: uuid.UUID, changes: Mapping[str, object], *, now: datetime.datetime
@@ -290,7 +303,7 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
         statement per call and loads ORM entities (a fifth of the list's throughput), and its
         window count leaves the planner free to scan a large book for a search (see above)."""
         matched = search_parameters(filters)
-        statement = search_statement(bool(filters.q), frozenset(matched) - {"q"})
+        statement = search_statement("q" in matched, frozenset(matched) - {"q"})
         parameters = {"owner": self.owner_id, "limit": limit, "offset": offset, **matched}
         rows = (await self.session.execute(statement, parameters)).all()
         items = [contact_from_row(row) for row in rows if row.id is not None]

@@ -90,8 +90,8 @@ class ContactService:
         """The fields a client sent, checked against the entity's rules and in stored form: text
         in Unicode NFC (text.py), names trimmed, the email lower-cased."""
         fields = {name: nfc(value) if isinstance(value, str) else value for name, value in sent.items()}
-        # A partial DTO (PATCH) does not carry length limits (Litestar drops them when every field
-        # is optional): check each sent field against the entity's own annotation again.
+        # Checked again against the entity's own annotations: NFC can lengthen text, and the rules
+        # then hold for the stored form.
         check_fields(Contact, fields)
         for name in ("first_name", "last_name"):
             if isinstance(fields.get(name), str):
