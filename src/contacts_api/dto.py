@@ -1,6 +1,6 @@
 """Litestar's `MsgspecDTO`, made to keep every rule an entity's fields declare.
 
-The adapter module for what this project knows of Litestar's DTO internals (tests/test_dto.py
+The adapter module for what this project knows of Litestar's DTO internals (tests/test_dto_adapter.py
 checks each assumption, so an upgrade that changes one fails a test instead of changing answers):
 
 - Litestar rebuilds a constrained field's type for the DTO's transfer struct as
