@@ -203,14 +203,15 @@ def run_side_by_side(
     this tree when given. A checkout whose migrations end before this tree's serves a copy of the
     seeded database taken down to its own last revision: the same rows, its own schema."""
     secret = secrets.token_urlsafe(48)
-    copies: list[BenchDatabase] = []
+    copies: dict[str, BenchDatabase] = {}
 
     def database_for(tree: Path | None) -> str:
         head = migrations_head(tree or PROJECT_ROOT)
         if head == migrations_head(PROJECT_ROOT):
             return database.sqlalchemy_url
-        copies.append(database.copy_at_revision(head))
-        return copies[-1].sqlalchemy_url
+        if head not in copies:
+            copies[head] = database.copy_at_revision(head)
+        return copies[head].sqlalchemy_url
 
     specs = {
         "before": service_spec(
@@ -231,7 +232,7 @@ def run_side_by_side(
     try:
         _measure_side_by_side(runner, options, seeded, workdir, specs, rounds)
     finally:
-        for copy in copies:
+        for copy in copies.values():
             copy.drop()
 
 

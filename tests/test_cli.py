@@ -286,28 +286,27 @@ def test_serve_counts_rate_limits_per_client_address_given_by_a_trusted_proxy(tm
         assert log_in_from("198.51.100.4") == 401
 
 
-def test_serve_on_a_taken_port_is_one_line_and_exit_code_1(tmp_path: Path) -> None:
+def serve_beside_a_listener(tmp_path: Path, address: str) -> tuple[int, subprocess.CompletedProcess[bytes]]:
+    """`serve` on 127.0.0.1 and the port of a socket listening on `address`."""
     with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
+        taken.bind((address, 0))
         taken.listen()
-        port = taken.getsockname()[1]
+        port = int(taken.getsockname()[1])
         env = server_env(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'port.db'}")
         result = subprocess.run(  # noqa: S603
             [*CLI, "serve", "--port", str(port)], env=env, cwd=tmp_path, capture_output=True, check=False, timeout=30
         )
+    return port, result
+
+
+def test_serve_on_a_taken_port_is_one_line_and_exit_code_1(tmp_path: Path) -> None:
+    port, result = serve_beside_a_listener(tmp_path, "127.0.0.1")
     assert result.returncode == 1
     assert result.stderr.decode().strip().splitlines()[-1] == f"Error: 127.0.0.1:{port} is already in use"
 
 
 def test_serve_on_a_port_a_wildcard_address_listens_on_is_one_line_and_exit_code_1(tmp_path: Path) -> None:
-    with socket.socket() as taken:
-        taken.bind(("0.0.0.0", 0))  # noqa: S104 - every interface, 127.0.0.1 among them
-        taken.listen()
-        port = taken.getsockname()[1]
-        env = server_env(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'port.db'}")
-        result = subprocess.run(  # noqa: S603
-            [*CLI, "serve", "--port", str(port)], env=env, cwd=tmp_path, capture_output=True, check=False, timeout=30
-        )
+    port, result = serve_beside_a_listener(tmp_path, "0.0.0.0")  # noqa: S104 - every interface, 127.0.0.1 among them
     assert result.returncode == 1
     assert result.stderr.decode().strip().splitlines()[-1] == f"Error: 127.0.0.1:{port} is already in use"
 

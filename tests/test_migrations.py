@@ -6,6 +6,7 @@ import asyncio
 import datetime
 import functools
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from advanced_alchemy.base import orm_registry
@@ -70,14 +71,19 @@ def test_sqlite_migrations_upgrade_twice_downgrade_and_upgrade_again(tmp_path: P
     round_trip(f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
 
 
-def test_postgresql_migrations_upgrade_twice_downgrade_and_upgrade_again(postgresql_url: str) -> None:
+def on_a_new_postgresql_database(postgresql_url: str, migrate: Callable[[str], None]) -> None:
+    """Run `migrate` on a database of its own, created empty on the test server and dropped after."""
     name = f"contacts_migrations_{uuid.uuid4().hex[:8]}"
     admin_url = make_url(postgresql_url).set(database="postgres").render_as_string(hide_password=False)
     asyncio.run(admin_execute(admin_url, f'CREATE DATABASE "{name}"'))
     try:
-        round_trip(make_url(postgresql_url).set(database=name).render_as_string(hide_password=False))
+        migrate(make_url(postgresql_url).set(database=name).render_as_string(hide_password=False))
     finally:
         asyncio.run(admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def test_postgresql_migrations_upgrade_twice_downgrade_and_upgrade_again(postgresql_url: str) -> None:
+    on_a_new_postgresql_database(postgresql_url, round_trip)
 
 
 async def insert_legacy_contact(database_url: str) -> None:
@@ -140,13 +146,7 @@ def test_sqlite_migration_0004_folds_the_names_already_stored(tmp_path: Path) ->
 
 
 def test_postgresql_migration_0004_folds_the_names_already_stored(postgresql_url: str) -> None:
-    name = f"contacts_backfill_{uuid.uuid4().hex[:8]}"
-    admin_url = make_url(postgresql_url).set(database="postgres").render_as_string(hide_password=False)
-    asyncio.run(admin_execute(admin_url, f'CREATE DATABASE "{name}"'))
-    try:
-        backfill_round_trip(make_url(postgresql_url).set(database=name).render_as_string(hide_password=False))
-    finally:
-        asyncio.run(admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    on_a_new_postgresql_database(postgresql_url, backfill_round_trip)
 
 
 def test_sqlite_keeps_the_birthday_index_through_the_table_copies_of_0004(tmp_path: Path) -> None:
