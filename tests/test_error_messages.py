@@ -18,6 +18,7 @@ from contacts_api.error_messages import (
     CLIENT_GONE,
     MISSING_BODY,
     NUMBER_OUT_OF_RANGE,
+    asyncpg_reports_closed_connection,
     dto_validation_message,
     field_error,
     field_error_item,
@@ -27,6 +28,7 @@ from contacts_api.error_messages import (
     plain_message,
     read_body,
     split_location,
+    sqlite_reports_unique_violation,
 )
 
 DIGITS = pattern_meaning(r"^[0-9]+$", "Only digits")
@@ -196,3 +198,31 @@ def test_litestar_keeps_a_read_body_in_its_scope_state() -> None:
     with TestClient(Litestar([take])) as client:
         client.post("/", content=b"hello")
     assert seen == [b"hello"]
+
+
+def test_sqlite_reports_a_unique_violation_in_these_words_and_a_foreign_key_one_otherwise() -> None:
+    import sqlite3
+
+    connection = sqlite3.connect(":memory:")
+    connection.executescript(
+        "PRAGMA foreign_keys=ON; CREATE TABLE p (id INTEGER PRIMARY KEY, u TEXT UNIQUE);"
+        "CREATE TABLE c (p_id INTEGER REFERENCES p(id)); INSERT INTO p (u) VALUES ('x');"
+    )
+    with pytest.raises(sqlite3.IntegrityError) as duplicate:
+        connection.execute("INSERT INTO p (u) VALUES ('x')")
+    with pytest.raises(sqlite3.IntegrityError) as orphan:
+        connection.execute("INSERT INTO c (p_id) VALUES (99)")
+    connection.close()
+    assert sqlite_reports_unique_violation(duplicate.value)
+    assert not sqlite_reports_unique_violation(orphan.value)
+
+
+async def test_asyncpg_reports_a_closed_connection_in_these_words(postgresql_url: str) -> None:
+    import asyncpg
+    from sqlalchemy import make_url
+
+    connection = await asyncpg.connect(make_url(postgresql_url).set(drivername="postgresql").render_as_string(False))
+    await connection.close()
+    with pytest.raises(asyncpg.InterfaceError) as closed:
+        await connection.fetch("SELECT 1")
+    assert asyncpg_reports_closed_connection(closed.value)

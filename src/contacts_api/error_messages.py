@@ -13,6 +13,9 @@ Forms understood:
 - Litestar's DTO layer: a body that fails to decode becomes ClientException, caused by
   SerializationException, caused by msgspec's ValidationError (or DecodeError for bad JSON).
 - Litestar: "client disconnected prematurely" when the client hangs up mid-body.
+- The drivers: SQLite reports a unique violation only in words ("UNIQUE constraint failed: …",
+  no SQLSTATE), and asyncpg a closed connection as an InterfaceError whose text says
+  "connection is closed" (the test SQLAlchemy itself applies).
 - msgspec decoding a body into plain values (Litestar's signature model does, before checking
   the fields): a number out of range is reported at "`$[...]`", with no field; a lone surrogate
   (`"\\ud800"`) makes the whole document malformed JSON ("unexpected end of escaped utf-16
@@ -154,3 +157,15 @@ def serialization_cause(exc: ClientException) -> msgspec.DecodeError | None:
     if isinstance(serialization, SerializationException) and isinstance(serialization.__cause__, msgspec.DecodeError):
         return serialization.__cause__
     return None
+
+
+def sqlite_reports_unique_violation(driver_error: BaseException | None) -> bool:
+    """Whether a SQLite (sqlite3/aiosqlite) IntegrityError is a unique violation, not a foreign
+    key or NOT NULL one: SQLite says so only in its message."""
+    return "UNIQUE constraint failed" in str(driver_error)
+
+
+def asyncpg_reports_closed_connection(exc: BaseException) -> bool:
+    """Whether an asyncpg InterfaceError means the connection is gone ("cannot call …: connection
+    is closed", "the underlying connection is closed")."""
+    return "connection is closed" in str(exc)

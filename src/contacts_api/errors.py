@@ -40,11 +40,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from contacts_api.error_messages import (
     CLIENT_GONE,
     NUMBER_OUT_OF_RANGE,
+    asyncpg_reports_closed_connection,
     field_error_item,
     item_from_decoder,
     locate_undecodable_value,
     read_body,
     serialization_cause,
+    sqlite_reports_unique_violation,
 )
 
 logger = logging.getLogger(__name__)
@@ -119,7 +121,7 @@ def is_unique_violation(exc: BaseException) -> bool:
     if not isinstance(cause, SQLIntegrityError):
         return False
     # PostgreSQL's unique_violation, or SQLite's message for it; not a foreign-key or NOT NULL one.
-    return getattr(cause.orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(cause.orig)
+    return getattr(cause.orig, "sqlstate", None) == "23505" or sqlite_reports_unique_violation(cause.orig)
 
 
 def is_connection_failure(exc: BaseException) -> bool:
@@ -155,9 +157,8 @@ def _is_connection_failure_itself(exc: BaseException) -> bool:
         or sqlstate.startswith(_CONNECTION_EXCEPTION_CLASS)
     ):
         return True
-    # asyncpg's "cannot call …: connection is closed" (or "the underlying connection is closed"),
-    # when it comes without SQLAlchemy's wrapping; the same test SQLAlchemy applies to it.
-    return isinstance(exc, asyncpg_exceptions.InterfaceError) and "connection is closed" in str(exc)
+    # asyncpg's closed connection, when it comes without SQLAlchemy's wrapping.
+    return isinstance(exc, asyncpg_exceptions.InterfaceError) and asyncpg_reports_closed_connection(exc)
 
 
 def _sqlstate(exc: BaseException) -> str | None:
