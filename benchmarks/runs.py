@@ -214,20 +214,14 @@ def run_side_by_side(
         return copies[head].sqlalchemy_url
 
     specs = {
-        "before": service_spec(
-            database_url=database_for(checkout),
+        label: service_spec(
+            database_url=database_for(tree),
             jwt_secret=secret,
             workers=options.workers,
-            checkout=checkout,
-            name="the service before",
-        ),
-        "after": service_spec(
-            database_url=database_for(after_checkout),
-            jwt_secret=secret,
-            workers=options.workers,
-            checkout=after_checkout,
-            name="the service after",
-        ),
+            checkout=tree,
+            name=f"the service {label}",
+        )
+        for label, tree in (("before", checkout), ("after", after_checkout))
     }
     try:
         _measure_side_by_side(runner, options, seeded, workdir, specs, rounds)

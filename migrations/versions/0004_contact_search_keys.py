@@ -128,31 +128,11 @@ def upgrade() -> None:
             "ix_contacts_owner_id_name_keys_id", ["owner_id", "last_name_key", "first_name_key", "id"], unique=False
         )
     restore_birthday_index()
-    if op.get_bind().dialect.name == "postgresql":
-        for column in OLD_TRIGRAM_COLUMNS:
-            op.drop_index(f"ix_contacts_owner_id_{column}_trigram", table_name="contacts", if_exists=True)
-        for column in NEW_TRIGRAM_COLUMNS:
-            op.create_index(
-                f"ix_contacts_owner_id_{column}_trigram",
-                "contacts",
-                [sa.column("owner_id"), sa.text(f"{column} gin_trgm_ops")],
-                postgresql_using="gin",
-                if_not_exists=True,
-            )
+    replace_trigram_indexes(OLD_TRIGRAM_COLUMNS, {column: column for column in NEW_TRIGRAM_COLUMNS})
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for column in NEW_TRIGRAM_COLUMNS:
-            op.drop_index(f"ix_contacts_owner_id_{column}_trigram", table_name="contacts", if_exists=True)
-        for column in OLD_TRIGRAM_COLUMNS:
-            op.create_index(
-                f"ix_contacts_owner_id_{column}_trigram",
-                "contacts",
-                [sa.column("owner_id"), sa.text(f"lower({column}) gin_trgm_ops")],
-                postgresql_using="gin",
-                if_not_exists=True,
-            )
+    replace_trigram_indexes(NEW_TRIGRAM_COLUMNS, {column: f"lower({column})" for column in OLD_TRIGRAM_COLUMNS})
     with copying_the_table(), op.batch_alter_table("contacts") as batch:
         batch.drop_index("ix_contacts_owner_id_name_keys_id")
         batch.create_index(
@@ -161,6 +141,23 @@ def downgrade() -> None:
         batch.drop_column("last_name_key")
         batch.drop_column("first_name_key")
     restore_birthday_index()
+
+
+def replace_trigram_indexes(dropped: Sequence[str], created: dict[str, str]) -> None:
+    """On PostgreSQL, drop the (owner, trigram) indexes of `dropped` columns and create those of
+    `created` (column name → indexed expression); 0003's names, ix_contacts_owner_id_<column>_trigram."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for column in dropped:
+        op.drop_index(f"ix_contacts_owner_id_{column}_trigram", table_name="contacts", if_exists=True)
+    for column, expression in created.items():
+        op.create_index(
+            f"ix_contacts_owner_id_{column}_trigram",
+            "contacts",
+            [sa.column("owner_id"), sa.text(f"{expression} gin_trgm_ops")],
+            postgresql_using="gin",
+            if_not_exists=True,
+        )
 
 
 def restore_birthday_index() -> None:

@@ -7,6 +7,7 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import MethodNotAllowedException
 
 from contacts_api.accounts.controllers import AuthController, UserController
 from contacts_api.accounts.middleware import jwt_auth_middleware
@@ -25,6 +26,7 @@ from contacts_api.middleware import (
     drain_unread_request_body,
     head_as_get,
     json_not_found_under_docs,
+    method_not_allowed,
     request_log_middleware,
 )
 
@@ -45,7 +47,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Lite
         middleware=[*([rate_limit.middleware] if rate_limit else []), jwt_auth_middleware()],
         stores={RATE_LIMIT_STORE: rate_limit_store},
         request_max_body_size=settings.max_body_bytes,
-        exception_handlers=exception_handlers,
+        exception_handlers={**exception_handlers, MethodNotAllowedException: method_not_allowed},
         before_request=answer_options_with_every_method,
         before_send=[json_not_found_under_docs, add_security_headers],
         openapi_config=openapi_config(),

@@ -17,15 +17,19 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Iterable
 from typing import Any, cast
 
 import anyio
 from litestar import MediaType, Request, Response
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import HttpMethod, ScopeType
+from litestar.exceptions import MethodNotAllowedException
 from litestar.routes import HTTPRoute
-from litestar.status_codes import HTTP_204_NO_CONTENT, HTTP_405_METHOD_NOT_ALLOWED
-from litestar.types import ASGIApp, HTTPReceiveMessage, HTTPResponseStartEvent, Message, Receive, Scope, Send
+from litestar.status_codes import HTTP_204_NO_CONTENT
+from litestar.types import ASGIApp, HTTPReceiveMessage, Message, Receive, Scope, Send
+
+from contacts_api.errors import error_response
 
 access_logger = logging.getLogger("contacts_api.access")
 
@@ -148,50 +152,48 @@ async def json_not_found_under_docs(message: Message, scope: Scope) -> None:
 
 def head_as_get(app: ASGIApp) -> ASGIApp:
     """Answer HEAD wherever GET is served (RFC 9110 §9.3.2): the GET's status and headers, no
-    body. Litestar routes HEAD only to handlers that declare it.
-
-    Since HEAD is served here, it is announced here too: every `Allow` header (an OPTIONS answer,
-    a 405) that lists GET also lists HEAD. Litestar builds those from the methods its handlers
-    declare, and knows nothing of this wrapper.
-    """
+    body. Litestar routes HEAD only to handlers that declare it. The `Allow` headers that must
+    announce it are built by `allowed_methods` (OPTIONS and 405 answers)."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
+        if scope["type"] != ScopeType.HTTP or scope["method"] != "HEAD":
             await app(scope, receive, send)
             return
-        is_head = scope["method"] == "HEAD"
-        is_options = scope["method"] == "OPTIONS"
 
-        async def send_as_served(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                if is_options or message["status"] == HTTP_405_METHOD_NOT_ALLOWED:
-                    announce_head_where_get_is_allowed(message)
-            elif is_head and message["type"] == "http.response.body":
+        async def send_without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
                 if message.get("more_body", False):
                     return
                 message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
-        if is_head:
-            # Changed in place, not in a copy: the database plugin keeps the request's session in
-            # the scope, and a copy's session would never be found, closed and its connection
-            # returned. Hooks that must know it was HEAD read the scope's state.
-            scope["method"] = "GET"
-            scope.setdefault("state", {})[_HEAD_REQUEST] = True
-        await app(scope, receive, send_as_served)
+        # Changed in place, not in a copy: the database plugin keeps the request's session in the
+        # scope, and a copy's session would never be found, closed and its connection returned.
+        # Hooks that must know it was HEAD read the scope's state.
+        scope["method"] = "GET"
+        scope.setdefault("state", {})[_HEAD_REQUEST] = True
+        await app(scope, receive, send_without_body)
 
     return middleware
 
 
+def allowed_methods(declared: Iterable[str]) -> str:
+    """An `Allow` header's value: the methods the route's handlers declare, and HEAD wherever GET
+    is, since `head_as_get` serves it (Litestar knows nothing of that wrapper)."""
+    methods = {method.strip().upper() for method in declared}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
+
+
 async def answer_options_with_every_method(request: Request[Any, Any, Any]) -> Response[None] | None:
-    """App-wide `before_request` hook: answer OPTIONS with every method its route declares.
+    """App-wide `before_request` hook: answer OPTIONS with every method its route serves.
 
     Litestar's automatic OPTIONS handler lists the methods of the route object it was created for,
     and the router rebuilds a path's route each time another handler joins the path: so
     /api/contacts answered `Allow: OPTIONS, POST`, without GET (litestar#4169, fixed in Litestar
     3 only). The route the router matched holds them all. On every OPTIONS, since the contract
     fixes its answer for every route (this API declares no OPTIONS handler of its own).
-    HEAD is added on the way out by `head_as_get`, which is what serves it.
     """
     if request.method != HttpMethod.OPTIONS:
         return None
@@ -203,20 +205,16 @@ async def answer_options_with_every_method(request: Request[Any, Any, Any]) -> R
     return Response(
         content=None,
         status_code=HTTP_204_NO_CONTENT,
-        headers={"Allow": ", ".join(sorted(methods))},
+        headers={"Allow": allowed_methods(methods)},
         media_type=MediaType.TEXT,
     )
 
 
-def announce_head_where_get_is_allowed(message: HTTPResponseStartEvent) -> None:
-    headers = MutableScopeHeaders.from_message(message)
-    allow = headers.get("allow")
-    if allow is None:
-        return
-    methods = [method.strip() for method in allow.split(",")]
-    if "GET" in methods and "HEAD" not in methods:
-        methods.insert(methods.index("GET") + 1, "HEAD")
-        headers["Allow"] = ", ".join(methods)
+def method_not_allowed(_: Request[Any, Any, Any], exc: MethodNotAllowedException) -> Response[Any]:
+    """Exception handler for the router's 405: the usual JSON error, its `Allow` with HEAD."""
+    headers = dict(exc.headers or {})
+    allow = next((headers.pop(name) for name in list(headers) if name.lower() == "allow"), "")
+    return error_response(exc.status_code, exc.detail, headers={**headers, "Allow": allowed_methods(allow.split(","))})
 
 
 def drain_unread_request_body(

@@ -68,7 +68,7 @@ class Signup(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             # Stored in NFC, which can lengthen text: the 200-character limit holds for that form.
             self.full_name = nfc(self.full_name).strip() or None
             if self.full_name is not None and len(self.full_name) > MAX_FULL_NAME_LENGTH:
-                raise field_error("full_name", f"Expected `str` of length <= {MAX_FULL_NAME_LENGTH}")
+                raise field_error("full_name", f"Must be at most {MAX_FULL_NAME_LENGTH} characters in NFC form")
 
 
 class Credentials(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -4,7 +4,7 @@ The repository's base statement selects the owner's rows only, so every read of 
 (`get_one_or_none`, `get_many`, `get_many_and_count`, `count`) and the `get` that its own
 `update` and `delete` start from is owner-scoped by construction; the statements written here
 take the owner from the repository too. Rows become `Contact` structs by column name, in one
-place each (`to_contact` for entities, `contact_from_row` for rows).
+place (`contact_from_row`, and `exact_contact_from_row` for rows of the entity's columns alone).
 
 The routes' reads and writes are hand-written statements, each where the repository's API was
 measured to cost too much (`python -m benchmarks --compare-with`, README "Performance"); each
@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from sqlalchemy import (
     ColumnElement,
@@ -47,11 +48,6 @@ _LIKE_SPECIALS = re.compile(r"([\\%_])")
 _CONTACT_FIELDS = Contact.__struct_fields__
 # Every column the entity has, labelled with its field's name: rows map onto it by name.
 CONTACT_COLUMNS = tuple(CONTACTS.c[name].label(name) for name in _CONTACT_FIELDS)
-
-
-def to_contact(row: ContactModel) -> Contact:
-    """The one mapping from an ORM entity to the struct, field by field by name."""
-    return Contact(**{name: getattr(row, name) for name in _CONTACT_FIELDS})
 
 
 def contact_from_row(row: Row[Any]) -> Contact:
@@ -252,9 +248,8 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
 
         Every column is set here (id and timestamps included), so there is nothing to read back:
         no refresh, one INSERT."""
-        row = ContactModel(**{name: getattr(contact, name) for name in _CONTACT_FIELDS})
-        row.owner_id = self.owner_id  # whatever the entity says
-        return to_contact(await self.add(row, auto_refresh=False))
+        await self.add(ContactModel(**msgspec.structs.asdict(contact)), auto_refresh=False)
+        return msgspec.structs.replace(contact, owner_id=self.owner_id)  # as add() stored it
 
     async def add(self, data: ContactModel, **options: Any) -> ContactModel:
         """advanced-alchemy's `add`, for this owner only."""
@@ -274,14 +269,13 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
         if not changes:
             return await self.get_contact(contact_id)
         statement = (
-            update(ContactModel)
-            .where(ContactModel.owner_id == self.owner_id, ContactModel.id == contact_id)
+            update(CONTACTS)
+            .where(CONTACTS.c.owner_id == self.owner_id, CONTACTS.c.id == contact_id)
             .values(**with_search_keys(changes), updated_at=now)
-            .returning(ContactModel)
-            .execution_options(synchronize_session=False)
+            .returning(*CONTACT_COLUMNS)
         )
-        row = (await self.session.execute(statement)).scalar_one_or_none()
-        return None if row is None else to_contact(row)
+        row = (await self.session.execute(statement)).one_or_none()
+        return None if row is None else exact_contact_from_row(row)
 
     async def delete_contact(self, contact_id: uuid.UUID) -> bool:
         """Whether a contact was deleted.
