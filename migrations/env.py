@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 # Every model module must be imported so its tables are in the metadata autogenerate compares.
 import contacts_api.accounts.models
-import contacts_api.contacts.models  # noqa: F401
+import contacts_api.contacts.models
+import contacts_api.mail.models  # noqa: F401
 from contacts_api.db import compare_column_types, include_in_comparison
 
 config = context.config

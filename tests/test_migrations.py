@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 import contacts_api.accounts.models
-import contacts_api.contacts.models  # noqa: F401
+import contacts_api.contacts.models
+import contacts_api.mail.models  # noqa: F401
 from contacts_api.config import Settings
 from contacts_api.db import compare_column_types, downgrade_database, include_in_comparison, upgrade_database
 from tests.conftest import admin_execute

@@ -5,12 +5,15 @@ from __future__ import annotations
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import MethodNotAllowedException
+from litestar.template.config import TemplateConfig
 
 from contacts_api.accounts.controllers import AuthController, UserController
 from contacts_api.accounts.middleware import jwt_auth_middleware
+from contacts_api.accounts.pages import ACCOUNT_PAGE_TEMPLATES, AccountPagesController
 from contacts_api.accounts.services import ACCOUNTS_STATE_KEY, AccountsConfig
 from contacts_api.accounts.throttling import RATE_LIMIT_STORE, auth_rate_limit, create_rate_limit_store
 from contacts_api.clock import CLOCK_STATE_KEY, Clock, utc_now
@@ -20,6 +23,7 @@ from contacts_api.db import DB_CONFIG_STATE_KEY, alchemy_config, provide_db_sess
 from contacts_api.docs import ClosedStructSchemaPlugin, docs_assets_router, openapi_config
 from contacts_api.errors import exception_handlers
 from contacts_api.health import health
+from contacts_api.mail.worker import build_mailer
 from contacts_api.middleware import (
     add_security_headers,
     answer_options_with_every_method,
@@ -38,10 +42,19 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Lite
     db_config = alchemy_config(settings)
     rate_limit_store = create_rate_limit_store(settings)
     rate_limit = auth_rate_limit(settings)
-    accounts = AccountsConfig.from_settings(settings, utc_now, rate_limit_store)
+    mailer = build_mailer(settings, db_config.get_engine())
+    accounts = AccountsConfig.from_settings(settings, utc_now, rate_limit_store, mailer)
     cors = CORSConfig(allow_origins=settings.cors_origin_list) if settings.cors_origin_list else None
     app = Litestar(
-        route_handlers=[health, docs_assets_router(), AuthController, UserController, ContactController],
+        route_handlers=[
+            health,
+            docs_assets_router(),
+            AuthController,
+            UserController,
+            AccountPagesController,
+            ContactController,
+        ],
+        template_config=TemplateConfig(directory=ACCOUNT_PAGE_TEMPLATES, engine=JinjaTemplateEngine),
         plugins=[SQLAlchemyPlugin(config=db_config), ClosedStructSchemaPlugin()],
         dependencies={"db_session": Provide(provide_db_session)},
         middleware=[*([rate_limit.middleware] if rate_limit else []), jwt_auth_middleware()],
@@ -53,6 +66,8 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Lite
         openapi_config=openapi_config(),
         cors_config=cors,
         on_shutdown=[accounts.passwords.threads.close],
+        # Delivers the outbox in the background for as long as the app serves.
+        lifespan=[mailer.lifespan],
         state=State(
             {
                 DB_CONFIG_STATE_KEY: db_config,

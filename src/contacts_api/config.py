@@ -6,10 +6,12 @@ their defaults. A bad value stops start-up with one line naming the variable.
 
 from __future__ import annotations
 
+import email.utils
 import ipaddress
 import logging
 import os
 import secrets
+import urllib.parse
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -78,6 +80,18 @@ class Settings(
     # or networks, or "*"): the client address they give is the one rate limits count.
     forwarded_allow_ips: str = "127.0.0.1,::1"
 
+    # Mail (see mail/): links in mails start with PUBLIC_URL, never with a request's Host.
+    public_url: str = "http://127.0.0.1:8000"
+    account_link_base_url: str = ""  # replaces {PUBLIC_URL}/account in links, for an operator's own pages
+    smtp_url: str = ""  # smtp://user:pass@host:port, smtps://… or ?starttls=true; none: the log (not in production)
+    smtp_timeout_seconds: Annotated[int, msgspec.Meta(ge=1, le=300)] = 10
+    mail_from: str = "contacts-api <no-reply@localhost>"
+    mail_retry_max_seconds: PositiveInt = 300
+    # How often a process looks for mail queued by the others (its own wakes it at once).
+    mail_poll_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
+    require_verified_email: bool = False
+    rate_limit_mails: NonNegativeInt = 5  # mails per account per hour; 0: no limit
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
@@ -87,10 +101,94 @@ class Settings(
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     @property
+    def smtp_server(self) -> SMTPServer | None:
+        return parse_smtp_url(self.smtp_url, timeout_seconds=self.smtp_timeout_seconds) if self.smtp_url else None
+
+    @property
+    def account_link_base(self) -> str:
+        """Where the links in mails point: `{PUBLIC_URL}/account` unless ACCOUNT_LINK_BASE_URL says."""
+        return (self.account_link_base_url or f"{self.public_url}/account").rstrip("/")
+
+    @property
     def json_logs(self) -> bool:
         if self.log_format == "auto":
             return self.environment == "production"
         return self.log_format == "json"
+
+
+class SMTPServer(msgspec.Struct, frozen=True, kw_only=True):
+    """SMTP_URL taken apart (see `parse_smtp_url`)."""
+
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    implicit_tls: bool  # smtps:// (RFC 8314)
+    starttls: bool  # smtp://…?starttls=true (RFC 3207)
+    timeout_seconds: int
+
+    @property
+    def description(self) -> str:
+        """The server as people may read it: never the password."""
+        user = f"{self.username}@" if self.username else ""
+        suffix = "?starttls=true" if self.starttls else ""
+        return f"{'smtps' if self.implicit_tls else 'smtp'}://{user}{self.host}:{self.port}{suffix}"
+
+
+def parse_smtp_url(url: str, *, timeout_seconds: int) -> SMTPServer:
+    """`smtp://user:pass@host:port`, `smtps://…` or `smtp://…?starttls=true`; user and password
+    percent-encoded. Raises SettingsError naming what is wrong (never echoing the password)."""
+
+    def problem(reason: str) -> SettingsError:
+        return SettingsError(f"invalid setting SMTP_URL: {reason}")
+
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme not in ("smtp", "smtps"):
+        raise problem("it must start with smtp:// or smtps://")
+    if not parsed.hostname:
+        raise problem("it names no host")
+    try:
+        port = parsed.port
+    except ValueError:
+        raise problem("its port is not a number from 0 to 65535") from None
+    query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
+    if unknown := set(query) - {"starttls"}:
+        raise problem(f"unknown parameter {sorted(unknown)[0]!r} (only starttls is known)")
+    starttls_values = {value.lower() for value in query.get("starttls", ["false"])}
+    if not starttls_values <= {"true", "false"} or len(starttls_values) != 1:
+        raise problem("starttls must be true or false")
+    implicit_tls = parsed.scheme == "smtps"
+    starttls = starttls_values == {"true"}
+    if implicit_tls and starttls:
+        raise problem("smtps:// encrypts the connection already; starttls=true is for smtp://")
+    return SMTPServer(
+        host=parsed.hostname,
+        port=port or (465 if implicit_tls else 25),
+        username=urllib.parse.unquote(parsed.username) if parsed.username else None,
+        password=urllib.parse.unquote(parsed.password) if parsed.password else None,
+        implicit_tls=implicit_tls,
+        starttls=starttls,
+        timeout_seconds=timeout_seconds,
+    )
+
+
+def _check_base_url(name: str, value: str) -> None:
+    parsed = urllib.parse.urlsplit(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
+        raise SettingsError(
+            f"invalid setting {name}: it must be an absolute http:// or https:// URL without query or fragment"
+        )
+
+
+def _check_mail_settings(settings: Settings) -> None:
+    _check_base_url("PUBLIC_URL", settings.public_url)
+    if settings.account_link_base_url:
+        _check_base_url("ACCOUNT_LINK_BASE_URL", settings.account_link_base_url)
+    _, sender = email.utils.parseaddr(settings.mail_from)
+    if "@" not in sender:
+        raise SettingsError("invalid setting MAIL_FROM: give an address, as in 'contacts-api <no-reply@example.com>'")
+    if settings.smtp_url:
+        parse_smtp_url(settings.smtp_url, timeout_seconds=settings.smtp_timeout_seconds)
 
 
 def _field_env_names() -> set[str]:
@@ -116,6 +214,7 @@ def load_settings(
         settings = msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise SettingsError(_describe(exc)) from None
+    settings = msgspec.structs.replace(settings, public_url=settings.public_url.rstrip("/"))
     _check_urls(settings)
     return _with_jwt_secret(settings) if for_serving else settings
 
@@ -136,6 +235,7 @@ def _check_urls(settings: Settings) -> None:
     if settings.redis_url and not settings.redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError("invalid setting REDIS_URL: it must start with redis://, rediss:// or unix://")
     _check_trusted_proxies(settings.forwarded_allow_ips)
+    _check_mail_settings(settings)
 
 
 def _check_trusted_proxies(value: str) -> None:

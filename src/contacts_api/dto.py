@@ -9,6 +9,7 @@ checks each assumption, so an upgrade that changes one fails a test instead of c
   which msgspec refuses ("Can only set `pattern` on a str type"), so no DTO could be built.
 - With `partial=True` it drops `min_length` and `max_length` from every field, so a PATCH
   would accept a 5,000-character name that a create refuses.
+- It encodes what a route's `before_request` hook returns with the route's return DTO as well.
 
 `EntityDTO` (for request bodies) hands Litestar each scalar field with constraints as the entity
 declares it (the original annotation, metadata in place) and tells it not to rebuild the
@@ -26,6 +27,7 @@ from collections.abc import Generator
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 import msgspec
+from litestar import Response
 from litestar.dto import MsgspecDTO
 from litestar.dto.data_structures import DTOFieldDefinition
 from litestar.types import Empty
@@ -98,6 +100,15 @@ class EntityDTO(MsgspecDTO[T], Generic[T]):
 
 
 class EntityReadDTO(EntityDTO[T], Generic[T]):
-    """A `MsgspecDTO` for answers: every field is present, typed as stored, with no input rules."""
+    """A `MsgspecDTO` for answers: every field is present, typed as stored, with no input rules.
+
+    A Litestar `Response` passes through unencoded: Litestar applies a route's return DTO to
+    whatever its `before_request` hook answers too, and the account pages' hook answers a form
+    post with a finished HTML page (accounts/pages.py)."""
 
     keeps_constraints = False
+
+    def data_to_encodable_type(self, data: Any) -> Any:
+        if isinstance(data, Response):
+            return data
+        return super().data_to_encodable_type(data)

@@ -20,6 +20,7 @@ from contacts_api.clock import utc_now
 from contacts_api.config import Settings
 from contacts_api.contacts.models import ContactModel
 from contacts_api.db import create_engine
+from contacts_api.mail.worker import Mailer
 
 FIRST_NAMES = ["Ada", "Grace", "Alan", "Katherine", "Edsger", "Barbara", "Donald", "Frances", "Émile", "Zoë", "Linus",
                "Margaret", "Dennis", "Radia", "Tim", "Hedy", "Ken", "Sophie", "Niklaus", "Yukihiro"]  # fmt: skip
@@ -32,7 +33,9 @@ class SeedError(ValueError):
 
 
 def accounts_config(settings: Settings) -> AccountsConfig:
-    return AccountsConfig.from_settings(settings, utc_now, MemoryStore())
+    # No delivery from here: a mail queued (the new account's verification) waits in the outbox
+    # for a serving process to send it.
+    return AccountsConfig.from_settings(settings, utc_now, MemoryStore(), Mailer(None))
 
 
 async def create_user(settings: Settings, *, email: str, password: str, full_name: str | None) -> User:

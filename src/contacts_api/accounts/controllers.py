@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -10,7 +11,13 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.dto import DTOData
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotAuthorizedException, ServiceUnavailableException, TooManyRequestsException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ServiceUnavailableException,
+    TooManyRequestsException,
+)
 from litestar.openapi.spec import (
     OpenAPIMediaType,
     OpenAPIType,
@@ -18,18 +25,27 @@ from litestar.openapi.spec import (
     RequestBody,
     Schema,
 )
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contacts_api.accounts.guards import BEARER_SECURITY, requires_user
+from contacts_api.accounts.pages import answer_form_post
 from contacts_api.accounts.passwords import MAX_PASSWORD_LENGTH
 from contacts_api.accounts.schemas import (
     PROFILE_UPDATE_EXAMPLES,
     AccountDeletionBody,
+    ActiveSession,
+    ActiveSessionDTO,
     Credentials,
+    EmailChangeConfirmationBody,
+    EmailChangeRequestBody,
+    EmailVerificationBody,
     LogoutBody,
+    MailAccepted,
     PasswordChangeBody,
     PasswordGrantForm,
+    PasswordResetBody,
+    PasswordResetRequestBody,
     ProfileUpdateDTO,
     RefreshBody,
     SignupBody,
@@ -42,6 +58,8 @@ from contacts_api.accounts.throttling import AUTH_RATE_LIMITED
 from contacts_api.accounts.tokens import TokenClaims
 from contacts_api.errors import BODY_ERRORS, ConflictError, UnsupportedMediaType
 from contacts_api.validation import EMAIL_PATTERN, MAX_EMAIL_LENGTH, STORABLE_TEXT, decode_body
+
+RESET_ACCEPTED = "If an account has this address, a link to reset its password is on its way; it expires in 30 minutes"
 
 
 def provide_account_service(db_session: AsyncSession, state: State) -> AccountService:
@@ -140,13 +158,21 @@ class AuthController(Controller):
         status_code=HTTP_200_OK,
         summary="Log in and receive a token pair",
         operation_class=LoginOperation,
-        raises=[*BODY_ERRORS, NotAuthorizedException, UnsupportedMediaType, TooManyRequestsException],
+        raises=[
+            *BODY_ERRORS,
+            NotAuthorizedException,
+            PermissionDeniedException,
+            UnsupportedMediaType,
+            TooManyRequestsException,
+        ],
     )
     async def log_in(self, request: Request[Any, Any, Any], accounts: AccountService) -> TokenPair:
-        """Exchange email and password for an access token and a refresh token."""
+        """Exchange email and password for an access token and a refresh token. 403 when
+        REQUIRE_VERIFIED_EMAIL is on and the address is not verified yet."""
         credentials = await read_credentials(request)
         # Not cacheable (RFC 6749 §5.1): middleware.py sends no-store on every API answer.
-        return await accounts.log_in(credentials.email, credentials.password)
+        user_agent = request.headers.get("user-agent")
+        return await accounts.log_in(credentials.email, credentials.password, user_agent=user_agent)
 
     @post(
         "/refresh",
@@ -180,6 +206,72 @@ class AuthController(Controller):
         """Revoke this login session: its access and refresh tokens stop working at once."""
         refresh_token = data.refresh_token if data is not None else None
         await accounts.log_out(request.user, session_id=request.auth.session_id, refresh_token=refresh_token)
+
+    # The three routes the account pages' forms post to (accounts/pages.py): a form post is
+    # answered with the page by `answer_form_post`; JSON reaches the handlers.
+
+    @post(
+        "/verify-email",
+        operation_id="verifyEmail",
+        return_dto=UserReadDTO,
+        before_request=answer_form_post,
+        opt={AUTH_RATE_LIMITED: True},
+        exclude_from_auth=True,
+        status_code=HTTP_200_OK,
+        summary="Confirm the email address with the token from the verification mail",
+        raises=[*BODY_ERRORS, TooManyRequestsException],
+    )
+    async def verify_email(self, data: EmailVerificationBody, accounts: AccountService) -> User:
+        """400 (naming `token`) for a token that is invalid, expired, already used, or was mailed
+        to an address the account no longer has."""
+        return await accounts.recovery.verify_email(data.token)
+
+    @post(
+        "/password-reset",
+        operation_id="requestPasswordReset",
+        opt={AUTH_RATE_LIMITED: True},
+        exclude_from_auth=True,
+        status_code=HTTP_202_ACCEPTED,
+        summary="Mail a password-reset link",
+        raises=[*BODY_ERRORS, TooManyRequestsException, ServiceUnavailableException],
+    )
+    async def request_password_reset(self, data: PasswordResetRequestBody, accounts: AccountService) -> MailAccepted:
+        """Always 202 with the same body, whether or not an account has this address (no account
+        enumeration); the mail goes only to an existing account, at most RATE_LIMIT_MAILS an
+        hour. The link expires after 30 minutes."""
+        await accounts.recovery.request_password_reset(data.email)
+        return MailAccepted(detail=RESET_ACCEPTED)
+
+    @post(
+        "/password-reset/confirm",
+        operation_id="resetPassword",
+        before_request=answer_form_post,
+        opt={AUTH_RATE_LIMITED: True},
+        exclude_from_auth=True,
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Set a new password with the token from the reset mail",
+        raises=[*BODY_ERRORS, TooManyRequestsException],
+    )
+    async def reset_password(self, data: PasswordResetBody, accounts: AccountService) -> None:
+        """Every session of the user ends, other reset links stop working, and the address counts
+        as verified. 400 for a bad token (`token`) or password (`new_password`)."""
+        await accounts.recovery.reset_password(data.token, data.new_password)
+
+    @post(
+        "/confirm-email-change",
+        operation_id="confirmEmailChange",
+        return_dto=UserReadDTO,
+        before_request=answer_form_post,
+        opt={AUTH_RATE_LIMITED: True},
+        exclude_from_auth=True,
+        status_code=HTTP_200_OK,
+        summary="Switch to the new email address with the token from the confirmation mail",
+        raises=[*BODY_ERRORS, ConflictError, TooManyRequestsException],
+    )
+    async def confirm_email_change(self, data: EmailChangeConfirmationBody, accounts: AccountService) -> User:
+        """The user with the new address, verified. 409 when another account took the address
+        since the change was asked for."""
+        return await accounts.recovery.confirm_email_change(data.token)
 
 
 class UserController(Controller):
@@ -251,3 +343,72 @@ class UserController(Controller):
         accounts: AccountService,
     ) -> None:
         await accounts.delete_account(request.user, data.password)
+
+    @post(
+        "/verification-email",
+        operation_id="sendVerificationEmail",
+        return_dto=None,
+        opt={AUTH_RATE_LIMITED: True},
+        status_code=HTTP_202_ACCEPTED,
+        summary="Mail a new verification link",
+        raises=[NotAuthorizedException, ConflictError, TooManyRequestsException, ServiceUnavailableException],
+    )
+    async def send_verification_email(
+        self, request: Request[User, TokenClaims, Any], accounts: AccountService
+    ) -> MailAccepted:
+        """409 when the address is verified already; 429 past RATE_LIMIT_MAILS an hour."""
+        await accounts.recovery.resend_verification(request.user)
+        return MailAccepted(detail=f"A verification link is on its way to {request.user.email}")
+
+    @post(
+        "/email",
+        operation_id="requestEmailChange",
+        return_dto=None,
+        status_code=HTTP_202_ACCEPTED,
+        summary="Change the email address (confirmed from the new address)",
+        raises=[*BODY_ERRORS, NotAuthorizedException, ConflictError, TooManyRequestsException],
+    )
+    async def request_email_change(
+        self, request: Request[User, TokenClaims, Any], data: EmailChangeRequestBody, accounts: AccountService
+    ) -> MailAccepted:
+        """A confirmation link goes to the new address and a notice to the current one, which stays
+        until the link is opened. 401 wrong password, 409 address taken."""
+        await accounts.request_email_change(request.user, new_email=data.new_email, password=data.password)
+        return MailAccepted(detail=f"A confirmation link is on its way to {data.new_email}")
+
+    @get(
+        "/sessions",
+        operation_id="listSessions",
+        return_dto=ActiveSessionDTO,
+        summary="The live sessions of this account, newest first",
+        raises=[NotAuthorizedException],
+    )
+    async def list_sessions(
+        self, request: Request[User, TokenClaims, Any], accounts: AccountService
+    ) -> list[ActiveSession]:
+        return await accounts.list_sessions(request.user, current_session_id=request.auth.session_id)
+
+    @delete(
+        "/sessions/{session_id:uuid}",
+        operation_id="endSession",
+        return_dto=None,
+        status_code=HTTP_204_NO_CONTENT,
+        summary="End one session: its tokens stop working at once",
+        raises=[NotAuthorizedException, NotFoundException],
+    )
+    async def end_session(
+        self, request: Request[User, TokenClaims, Any], session_id: uuid.UUID, accounts: AccountService
+    ) -> None:
+        """404 when the session is not one of yours."""
+        await accounts.end_session(request.user, session_id)
+
+    @delete(
+        "/sessions",
+        operation_id="endOtherSessions",
+        return_dto=None,
+        status_code=HTTP_204_NO_CONTENT,
+        summary="End every session but this one",
+        raises=[NotAuthorizedException],
+    )
+    async def end_other_sessions(self, request: Request[User, TokenClaims, Any], accounts: AccountService) -> None:
+        await accounts.end_other_sessions(request.user, current_session_id=request.auth.session_id)

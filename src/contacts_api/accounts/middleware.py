@@ -12,7 +12,7 @@ from litestar.middleware import (
 )
 
 from contacts_api.accounts.guards import UNAUTHENTICATED_METHODS
-from contacts_api.accounts.repositories import UserRepository
+from contacts_api.accounts.repositories import SESSION_USE_RECORDED_EVERY, LoginSessionRepository, UserRepository
 from contacts_api.accounts.services import ACCOUNTS_STATE_KEY, AccountsConfig
 from contacts_api.accounts.tokens import InvalidTokenError, TokenUse
 from contacts_api.db import request_session
@@ -43,11 +43,16 @@ class JWTAuthMiddleware(AbstractAuthenticationMiddleware):
 
         # The request's own session, so the handler reuses this connection.
         db_session = await request_session(state, connection.scope)
-        user = await UserRepository(session=db_session).get_by_active_session(
-            user_id=claims.user_id, session_id=claims.session_id, now=accounts.clock()
+        now = accounts.clock()
+        found = await UserRepository(session=db_session).get_by_active_session(
+            user_id=claims.user_id, session_id=claims.session_id, now=now
         )
-        if user is None:
+        if found is None:
             raise InvalidCredentials("The session has ended; log in again", token_given=True)
+        user, last_used_at = found
+        if now - last_used_at >= SESSION_USE_RECORDED_EVERY:
+            # At most one write a minute per session, so that requests do not pay one each.
+            await LoginSessionRepository(session=db_session).record_use(claims.session_id, now=now)
         return AuthenticationResult(user=user, auth=claims)
 
 

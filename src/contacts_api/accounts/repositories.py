@@ -13,22 +13,25 @@ import uuid
 from typing import Any
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from sqlalchemy import Table, bindparam, delete, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, delete, or_, select, update
 from sqlalchemy.orm import undefer
 
-from contacts_api.accounts.models import LoginSessionModel, UserModel
-from contacts_api.accounts.schemas import LoginSession, User
+from contacts_api.accounts.mailed_tokens import TokenPurpose
+from contacts_api.accounts.models import AccountTokenModel, LoginSessionModel, UserModel
+from contacts_api.accounts.schemas import ActiveSession, LoginSession, User
 
 USERS: Table = UserModel.__table__  # type: ignore[assignment]
 SESSIONS: Table = LoginSessionModel.__table__  # type: ignore[assignment]
+TOKENS: Table = AccountTokenModel.__table__  # type: ignore[assignment]
 _SHOWN_USER_FIELDS = tuple(name for name in User.__struct_fields__ if name != "password_hash")
 _LOGIN_SESSION_FIELDS = LoginSession.__struct_fields__
+SESSION_USE_RECORDED_EVERY = datetime.timedelta(minutes=1)  # how coarse `last_used_at` is
 
 # Run on every authenticated request, so built once, and in Core: loading an ORM entity per
 # request cost more than this query itself (commit 94b60c9, benchmarks/). Its row becomes a User
 # by column name.
 _USER_BY_ACTIVE_SESSION = (
-    select(*(USERS.c[name] for name in _SHOWN_USER_FIELDS))
+    select(*(USERS.c[name] for name in _SHOWN_USER_FIELDS), SESSIONS.c.last_used_at.label("session_last_used_at"))
     .join(SESSIONS, SESSIONS.c.user_id == USERS.c.id)
     .where(
         USERS.c.id == bindparam("user"),
@@ -71,11 +74,62 @@ class UserRepository(SQLAlchemyAsyncRepository[UserModel]):
 
     async def get_by_active_session(
         self, *, user_id: uuid.UUID, session_id: uuid.UUID, now: datetime.datetime
-    ) -> User | None:
-        """The user behind an access token, provided its login session is still alive: one query."""
+    ) -> tuple[User, datetime.datetime] | None:
+        """The user behind an access token, provided its login session is still alive, and when
+        that session was last used: one query."""
         parameters = {"user": user_id, "session": session_id, "now": now}
         row = (await self.session.execute(_USER_BY_ACTIVE_SESSION, parameters)).one_or_none()
-        return None if row is None else User(**row._mapping)
+        if row is None:
+            return None
+        fields = dict(row._mapping)
+        last_used_at = fields.pop("session_last_used_at")
+        return User(**fields), last_used_at
+
+    async def find_by_email(self, email: str) -> User | None:
+        row = await self.get_one_or_none(UserModel.email == email)
+        return None if row is None else to_user(row)
+
+    async def take_mail_allowance(
+        self, user_id: uuid.UUID, *, now: datetime.datetime, limit: int, window: datetime.timedelta
+    ) -> datetime.datetime | None:
+        """Count one mail against the user's allowance of `limit` per `window`, if any is left.
+
+        One conditional UPDATE (a compare-and-set: concurrent requests cannot both take the last
+        mail): a window older than `window` starts afresh with this mail. Returns None when the
+        mail was counted, else when the current window ends (for Retry-After).
+        """
+        window_over = or_(USERS.c.mail_window_started_at.is_(None), USERS.c.mail_window_started_at <= now - window)
+        result = await self.session.execute(
+            update(USERS)
+            .where(USERS.c.id == user_id, or_(window_over, USERS.c.mails_in_window < limit))
+            .values(
+                mail_window_started_at=case((window_over, now), else_=USERS.c.mail_window_started_at),
+                mails_in_window=case((window_over, 1), else_=USERS.c.mails_in_window + 1),
+            )
+        )
+        if result.rowcount:  # type: ignore[attr-defined]
+            return None
+        started = (
+            await self.session.execute(select(USERS.c.mail_window_started_at).where(USERS.c.id == user_id))
+        ).scalar()
+        return (started or now) + window
+
+    async def mark_email_verified(self, user_id: uuid.UUID, *, email: str, now: datetime.datetime) -> User | None:
+        """Verify the user's address, if it is still `email` (the one the link was mailed to)."""
+        statement = (
+            update(UserModel)
+            .where(UserModel.id == user_id, UserModel.email == email)
+            .values(email_verified=True, updated_at=now)
+            .returning(UserModel)
+            .execution_options(synchronize_session=False)
+        )
+        row = (await self.session.execute(statement)).scalar_one_or_none()
+        return None if row is None else to_user(row)
+
+    async def change_email(self, user_id: uuid.UUID, *, new_email: str, now: datetime.datetime) -> User:
+        """Raises advanced-alchemy's IntegrityError when the address is taken (the unique index
+        decides: a check before the UPDATE could not)."""
+        return await self.update_user(user_id, {"email": new_email, "email_verified": True}, now=now)
 
     async def update_user(self, user_id: uuid.UUID, changes: dict[str, Any], *, now: datetime.datetime) -> User:
         """One `UPDATE … RETURNING`. Not the repository's `update()`: it copies every column
@@ -98,6 +152,17 @@ class UserRepository(SQLAlchemyAsyncRepository[UserModel]):
             .execution_options(synchronize_session=False)
         )
         await self.session.execute(statement)
+
+    async def reset_password_hash(
+        self, user_id: uuid.UUID, *, email: str, password_hash: str, now: datetime.datetime
+    ) -> bool:
+        """Set a new hash and mark the address verified, if the address is still `email`."""
+        result = await self.session.execute(
+            update(USERS)
+            .where(USERS.c.id == user_id, USERS.c.email == email)
+            .values(password_hash=password_hash, email_verified=True, updated_at=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def delete_user(self, user_id: uuid.UUID) -> None:
         await self.delete_where(UserModel.id == user_id)
@@ -150,7 +215,7 @@ class LoginSessionRepository(SQLAlchemyAsyncRepository[LoginSessionModel]):
         *,
         now: datetime.datetime,
         user_id: uuid.UUID | None = None,
-    ) -> None:
+    ) -> bool:
         """End one session (of `user_id`, when given). An UPDATE of the rows still alive: the
         repository's `update()` would read and rewrite the row, and revoke an ended one again."""
         statement = update(LoginSessionModel).where(
@@ -158,9 +223,38 @@ class LoginSessionRepository(SQLAlchemyAsyncRepository[LoginSessionModel]):
         )
         if user_id is not None:
             statement = statement.where(LoginSessionModel.user_id == user_id)
-        await self.session.execute(
+        result = await self.session.execute(
             statement.values(revoked_at=now, updated_at=now).execution_options(synchronize_session=False)
         )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def belongs_to(self, session_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+        """Whether the session, live or ended, is one of the user's."""
+        return bool(await self.exists(LoginSessionModel.id == session_id, LoginSessionModel.user_id == user_id))
+
+    async def record_use(self, session_id: uuid.UUID, *, now: datetime.datetime) -> None:
+        """Move `last_used_at` to now, unless it moved less than a minute ago (another request of
+        the session may have just done it: the condition makes the second write a no-op)."""
+        await self.session.execute(
+            update(SESSIONS)
+            .where(SESSIONS.c.id == session_id, SESSIONS.c.last_used_at <= now - SESSION_USE_RECORDED_EVERY)
+            .values(last_used_at=now)
+        )
+
+    async def list_live(self, user_id: uuid.UUID, *, now: datetime.datetime, current: uuid.UUID) -> list[ActiveSession]:
+        """The user's sessions that can still be used, newest first."""
+        statement = (
+            select(SESSIONS.c.id, SESSIONS.c.created_at, SESSIONS.c.last_used_at, SESSIONS.c.user_agent)
+            .where(
+                SESSIONS.c.user_id == user_id,
+                SESSIONS.c.revoked_at.is_(None),
+                SESSIONS.c.idle_expires_at > now,
+                SESSIONS.c.absolute_expires_at > now,
+            )
+            .order_by(SESSIONS.c.created_at.desc(), SESSIONS.c.id.desc())
+        )
+        rows = (await self.session.execute(statement)).all()
+        return [ActiveSession(**row._mapping, current=row.id == current) for row in rows]
 
     async def revoke_all_for_user(
         self,
@@ -195,4 +289,56 @@ class LoginSessionRepository(SQLAlchemyAsyncRepository[LoginSessionModel]):
             )
             .execution_options(synchronize_session=False)
         )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+class AccountTokenRepository(SQLAlchemyAsyncRepository[AccountTokenModel]):
+    """Mailed one-time tokens, by hash. Using one is a compare-and-set: of two concurrent uses of
+    the same token exactly one finds it unused."""
+
+    model_type = AccountTokenModel
+
+    async def add_token(
+        self,
+        *,
+        user_id: uuid.UUID,
+        purpose: TokenPurpose,
+        token_hash: str,
+        email: str,
+        expires_at: datetime.datetime,
+    ) -> None:
+        row = AccountTokenModel(
+            user_id=user_id, purpose=purpose.value, token_hash=token_hash, email=email, expires_at=expires_at
+        )
+        await self.add(row, auto_refresh=False)
+
+    async def use(
+        self, token_hash: str, purpose: TokenPurpose, *, now: datetime.datetime
+    ) -> tuple[uuid.UUID, str] | None:
+        """Mark the token used if it is of this purpose, unused and unexpired; returns its user and
+        the address it was mailed to, or None."""
+        statement = (
+            update(TOKENS)
+            .where(
+                TOKENS.c.token_hash == token_hash,
+                TOKENS.c.purpose == purpose.value,
+                TOKENS.c.used_at.is_(None),
+                TOKENS.c.expires_at > now,
+            )
+            .values(used_at=now, updated_at=now)
+            .returning(TOKENS.c.user_id, TOKENS.c.email)
+        )
+        row = (await self.session.execute(statement)).one_or_none()
+        return None if row is None else (row.user_id, row.email)
+
+    async def void_unused(self, user_id: uuid.UUID, purpose: TokenPurpose, *, now: datetime.datetime) -> None:
+        """Use up every other token of the user for this purpose (one reset link used voids the rest)."""
+        await self.session.execute(
+            update(TOKENS)
+            .where(and_(TOKENS.c.user_id == user_id, TOKENS.c.purpose == purpose.value, TOKENS.c.used_at.is_(None)))
+            .values(used_at=now, updated_at=now)
+        )
+
+    async def purge(self, *, expired_before: datetime.datetime) -> int:
+        result = await self.session.execute(delete(TOKENS).where(TOKENS.c.expires_at < expired_before))
         return int(result.rowcount)  # type: ignore[attr-defined]

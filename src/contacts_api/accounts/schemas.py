@@ -3,7 +3,8 @@
 - `User` holds every field of a user, the password hash included; `UserReadDTO` (every answer
   that shows a user) excludes the hash by its config, and `ProfileUpdateDTO` carries only what a
   user may change about themselves. No other view of a user exists.
-- `LoginSession` is a login and its rotating refresh token (no route shows it yet).
+- `LoginSession` is a login and its rotating refresh token; `ActiveSession` (through
+  `ActiveSessionDTO`) is how its user sees it in the list of their sessions.
 - The commands (`Signup`, `Credentials`, `PasswordChange`, `AccountDeletion`, `RefreshRequest`,
   `LogoutRequest`) and the OAuth2 `TokenPair` are not views of an entity: they carry a password
   or a token on its way in or out, which no entity stores.
@@ -115,6 +116,9 @@ class User(msgspec.Struct, kw_only=True):
     id: uuid.UUID
     email: EmailText
     full_name: FullName | None = None
+    email_verified: Annotated[bool, msgspec.Meta(description="Whether a link mailed to `email` has been followed")] = (
+        False
+    )
     # Loaded only where a password is checked (UserRepository.get_with_password_hash).
     password_hash: str | msgspec.UnsetType = msgspec.UNSET
     created_at: datetime.datetime
@@ -140,6 +144,23 @@ class LoginSession(msgspec.Struct, kw_only=True):
     idle_expires_at: datetime.datetime
     absolute_expires_at: datetime.datetime
     revoked_at: datetime.datetime | None = None
+    last_used_at: datetime.datetime
+    user_agent: str | None = None
+
+
+class ActiveSession(msgspec.Struct, kw_only=True):
+    """A live login session as its user sees it in the list of their devices."""
+
+    id: uuid.UUID
+    created_at: datetime.datetime
+    last_used_at: Annotated[datetime.datetime, msgspec.Meta(description="Coarse: updated at most once a minute")]
+    user_agent: Annotated[str | None, msgspec.Meta(description="As the client sent it at login, cut to 500 characters")]
+    current: Annotated[bool, msgspec.Meta(description="Whether this is the session of the token that asked")]
+
+
+class ActiveSessionDTO(EntityReadDTO[ActiveSession]):
+    config = DTOConfig()
+    __schema_name__ = "SessionRead"
 
 
 class UserReadDTO(EntityReadDTO[User]):
@@ -170,6 +191,48 @@ class AccountDeletion(msgspec.Struct, forbid_unknown_fields=True):
     password: AnyPassword
 
 
+# A token from a mailed link (43 characters as issued; anything up to 200 is looked up, and fails).
+MailedToken = Annotated[str, text(min_length=1, max_length=200, description="The token from the mailed link")]
+
+
+class EmailVerification(msgspec.Struct, forbid_unknown_fields=True):
+    token: MailedToken
+
+
+class PasswordResetRequest(msgspec.Struct, forbid_unknown_fields=True):
+    email: EmailText
+
+    def __post_init__(self) -> None:
+        self.email = normalize_email(self.email)
+
+
+class PasswordReset(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    token: MailedToken
+    new_password: NewPassword
+
+    def __post_init__(self) -> None:
+        if problem := password_problem(self.new_password):
+            raise field_error("new_password", f"The new password {problem}")
+
+
+class EmailChangeRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    new_email: EmailText
+    password: AnyPassword
+
+    def __post_init__(self) -> None:
+        self.new_email = normalize_email(self.new_email)
+
+
+class EmailChangeConfirmation(msgspec.Struct, forbid_unknown_fields=True):
+    token: MailedToken
+
+
+class MailAccepted(msgspec.Struct):
+    """The answer of a route that queued a mail (202): what happens next, for people."""
+
+    detail: str
+
+
 # Request bodies as the routes declare them, with the examples the docs pages show.
 def _body(summary: str, value: dict[str, object]) -> Any:
     return Body(examples=[Example(summary=summary, value=value)])
@@ -190,6 +253,18 @@ PasswordChangeBody = Annotated[
     _body("Current and new password", {"current_password": "correct horse battery staple",
                                        "new_password": "a different long passphrase"}),
 ]  # fmt: skip
+EmailVerificationBody = Annotated[EmailVerification, _body("The token from the link", {"token": "kJ2v…"})]
+PasswordResetRequestBody = Annotated[PasswordResetRequest, _body("The account's email", {"email": "ada@example.com"})]
+PasswordResetBody = Annotated[
+    PasswordReset,
+    _body("The token from the link and a new password", {"token": "kJ2v…", "new_password": "a new long passphrase"}),
+]
+EmailChangeRequestBody = Annotated[
+    EmailChangeRequest,
+    _body("The new address, confirmed with the password", {"new_email": "ada@new.example",
+                                                            "password": "correct horse battery staple"}),
+]  # fmt: skip
+EmailChangeConfirmationBody = Annotated[EmailChangeConfirmation, _body("The token from the link", {"token": "kJ2v…"})]
 AccountDeletionBody = Annotated[
     AccountDeletion, _body("Confirm with the password", {"password": "correct horse battery staple"})
 ]
