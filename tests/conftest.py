@@ -27,13 +27,14 @@ from sqlalchemy.pool import NullPool
 from contacts_api.app import create_app
 from contacts_api.config import Settings
 from contacts_api.db import upgrade_database
+from tests.smtp_server import SMTPTestServer
 
 Client = AsyncTestClient[Litestar]  # the test client every API test receives
 
 DEFAULT_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 PASSWORD = "a fine long passphrase"
-TABLES_CHILD_FIRST = ("contacts", "sessions", "users")
+TABLES_CHILD_FIRST = ("mail_outbox", "account_tokens", "contacts", "sessions", "users")
 
 
 @pytest.fixture(scope="session")
@@ -233,3 +234,28 @@ def run_concurrently(client: AsyncTestClient[Litestar], *calls: RequestCall) -> 
             return list(await asyncio.gather(*(call(http) for call in calls)))
 
     return client.blocking_portal.call(send_all)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SMTPTestServer]:
+    """A running SMTP server on a free port (tests/smtp_server.py)."""
+    server = SMTPTestServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def mail_settings(database_url: str, smtp_server: SMTPTestServer) -> Settings:
+    """Settings whose mail goes to `smtp_server`, looked for often."""
+    return make_settings(database_url, smtp_url=smtp_server.url, mail_poll_seconds=0.2, mail_retry_max_seconds=1)
+
+
+@pytest.fixture
+async def mail_client(mail_settings: Settings, clock: PinnedClock) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """A client of an app that sends its mail to `smtp_server`."""
+    async with AsyncTestClient(app=create_app(mail_settings, clock=clock)) as test_client:
+        yield test_client
+    await wipe(mail_settings.database_url)

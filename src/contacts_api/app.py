@@ -36,14 +36,15 @@ from contacts_api.middleware import (
 
 
 def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Litestar:
-    """Build the app. `clock` says what "today" is for the address book (tests pin it); tokens and
-    sessions always run on the real time, since PyJWT checks `exp` and `iat` against it."""
+    """Build the app. `clock` says what "now" is for the address book and for mailed tokens (tests
+    move it); JWTs and sessions always run on the real time, since PyJWT checks `exp` and `iat`
+    against it, and so does the mail outbox."""
     settings = settings or load_settings()
     db_config = alchemy_config(settings)
     rate_limit_store = create_rate_limit_store(settings)
     rate_limit = auth_rate_limit(settings)
     mailer = build_mailer(settings, db_config.get_engine())
-    accounts = AccountsConfig.from_settings(settings, utc_now, rate_limit_store, mailer)
+    accounts = AccountsConfig.from_settings(settings, utc_now, rate_limit_store, mailer, token_clock=clock)
     cors = CORSConfig(allow_origins=settings.cors_origin_list) if settings.cors_origin_list else None
     app = Litestar(
         route_handlers=[

@@ -182,5 +182,5 @@ class AccountRecovery:
 
     async def _queue(self, user_id: uuid.UUID, mail: Mail, purpose: TokenPurpose) -> None:
         # A mail whose link has expired is not worth sending late.
-        queued = QueuedMail(mail=mail, user_id=user_id, expires_at=self.clock() + purpose.lifetime)
+        queued = QueuedMail(mail=mail, user_id=user_id, lifetime=purpose.lifetime)
         await self.mailer.queue(self.db_session, queued)

@@ -44,7 +44,8 @@ class AccountsConfig:
 
     passwords: PasswordHasher
     tokens: TokenCodec
-    clock: Clock
+    clock: Clock  # sessions and JWTs: the real time, which PyJWT checks `exp` and `iat` against
+    token_clock: Clock  # mailed tokens' expiry and the mail allowance: injectable (tests move it)
     session_max_age: datetime.timedelta
     login_throttle: LoginFailureThrottle
     mailer: Mailer
@@ -53,11 +54,14 @@ class AccountsConfig:
     mails_per_hour: int
 
     @classmethod
-    def from_settings(cls, settings: Settings, clock: Clock, rate_limit_store: Store, mailer: Mailer) -> AccountsConfig:
+    def from_settings(
+        cls, settings: Settings, clock: Clock, rate_limit_store: Store, mailer: Mailer, token_clock: Clock | None = None
+    ) -> AccountsConfig:
         return cls(
             passwords=PasswordHasher(settings),
             tokens=TokenCodec(settings),
             clock=clock,
+            token_clock=token_clock or clock,
             session_max_age=datetime.timedelta(seconds=settings.session_max_age_seconds),
             login_throttle=LoginFailureThrottle(rate_limit_store, settings.rate_limit_login_failures),
             mailer=mailer,
@@ -72,7 +76,7 @@ class AccountsConfig:
             mailer=self.mailer,
             mails=self.mails,
             passwords=self.passwords,
-            clock=self.clock,
+            clock=self.token_clock,
             mails_per_hour=self.mails_per_hour,
         )
 

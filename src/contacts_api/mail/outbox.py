@@ -36,7 +36,8 @@ class QueuedMail(msgspec.Struct, kw_only=True, frozen=True):
     """A mail as queued: what `queue_mail` needs besides the mail itself."""
 
     mail: Mail
-    expires_at: datetime.datetime
+    # How long the mail is worth sending: past it (its link has expired) it is given up.
+    lifetime: datetime.timedelta
     user_id: uuid.UUID | None = None
 
 
@@ -64,7 +65,7 @@ class MailOutbox(SQLAlchemyAsyncRepository[OutboxMailModel]):
             text_body=queued.mail.text_body,
             html_body=queued.mail.html_body,
             next_attempt_at=now,
-            expires_at=queued.expires_at,
+            expires_at=now + queued.lifetime,
         )
         await self.add(row, auto_refresh=False)
         return row.id

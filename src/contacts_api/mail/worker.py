@@ -157,7 +157,10 @@ class OutboxWorker:
 
 class Mailer:
     """What a domain uses to send mail: queue it in the request's transaction. `available` is false
-    in production without SMTP_URL, where routes that would send mail answer 503 instead."""
+    in production without SMTP_URL, where routes that would send mail answer 503 instead.
+
+    The outbox runs on the real time (`clock` is for tests of the outbox itself), whatever clock
+    the domain that queues a mail uses for its own rules."""
 
     def __init__(self, worker: OutboxWorker | None, *, clock: Clock = utc_now) -> None:
         self.worker = worker
