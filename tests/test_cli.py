@@ -16,10 +16,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from alembic.script import ScriptDirectory
 from click.testing import CliRunner
 from sqlalchemy import make_url
 
 from contacts_api.cli import main
+from contacts_api.db import alembic_config
 from tests.conftest import TEST_JWT_SECRET, admin_execute, query_scalar
 from tests.live_server import CLI, free_port, live_server, server_env
 
@@ -77,7 +79,8 @@ def test_db_downgrade_goes_back_one_step(tmp_path: Path) -> None:
     subprocess.run([*CLI, "db", "upgrade"], env=env, cwd=tmp_path, check=True, capture_output=True)  # noqa: S603
     result = subprocess.run([*CLI, "db", "downgrade"], env=env, cwd=tmp_path, capture_output=True, check=False)  # noqa: S603
     assert result.returncode == 0, result.stderr.decode()
-    assert asyncio.run(query_scalar(url, "SELECT version_num FROM alembic_version")) == "0003"  # head (0004) minus one
+    head = ScriptDirectory.from_config(alembic_config(url)).get_revision("head")
+    assert asyncio.run(query_scalar(url, "SELECT version_num FROM alembic_version")) == head.down_revision
 
 
 def test_a_bad_setting_is_one_line_and_exit_code_1(tmp_path: Path) -> None:
@@ -129,9 +132,9 @@ async def test_sessions_purge_deletes_only_long_ended_sessions(tmp_path: Path) -
         for _label, idle, absolute, revoked in rows:
             await connection.execute(
                 text(
-                    "INSERT INTO sessions (id, user_id, refresh_jti, last_refreshed_at, idle_expires_at, "
+                    "INSERT INTO sessions (id, user_id, refresh_jti, last_refreshed_at, last_used_at, idle_expires_at, "
                     "absolute_expires_at, revoked_at, created_at, updated_at) "
-                    "VALUES (:id, :user_id, :jti, :now, :idle, :absolute, :revoked, :now, :now)"
+                    "VALUES (:id, :user_id, :jti, :now, :now, :idle, :absolute, :revoked, :now, :now)"
                 ),
                 {
                     "id": uuid.uuid4().hex,

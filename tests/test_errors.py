@@ -95,7 +95,7 @@ async def test_only_a_unique_violation_counts_as_a_conflict(settings: Settings) 
     now = datetime.datetime.now(datetime.UTC)
     orphan_session = insert(LoginSessionModel).values(
         id=uuid.uuid4(), user_id=uuid.uuid4(), refresh_jti=uuid.uuid4(), last_refreshed_at=now,
-        idle_expires_at=now, absolute_expires_at=now, created_at=now, updated_at=now,
+        last_used_at=now, idle_expires_at=now, absolute_expires_at=now, created_at=now, updated_at=now,
     )  # fmt: skip
     engine = create_engine(settings)  # foreign keys on, as in the app
     try:

@@ -49,12 +49,18 @@ async def test_every_contract_route_is_documented(schema: dict[str, Any]) -> Non
         ("GET", "/api/contacts"), ("GET", "/api/contacts/{contact_id}"), ("PUT", "/api/contacts/{contact_id}"),
         ("PATCH", "/api/contacts/{contact_id}"), ("DELETE", "/api/contacts/{contact_id}"),
         ("GET", "/api/contacts/birthdays"), ("GET", "/health"),
+        ("POST", "/api/auth/verify-email"), ("POST", "/api/users/me/verification-email"),
+        ("POST", "/api/auth/password-reset"), ("POST", "/api/auth/password-reset/confirm"),
+        ("POST", "/api/users/me/email"), ("POST", "/api/auth/confirm-email-change"),
+        ("GET", "/api/users/me/sessions"), ("DELETE", "/api/users/me/sessions/{session_id}"),
+        ("DELETE", "/api/users/me/sessions"),
     }  # fmt: skip
 
 
 async def test_protected_routes_require_the_bearer_scheme_and_document_401(schema: dict[str, Any]) -> None:
     public = {("POST", "/api/auth/signup"), ("POST", "/api/auth/login"), ("POST", "/api/auth/refresh"),
-              ("GET", "/health")}  # fmt: skip
+              ("GET", "/health"), ("POST", "/api/auth/verify-email"), ("POST", "/api/auth/password-reset"),
+              ("POST", "/api/auth/password-reset/confirm"), ("POST", "/api/auth/confirm-email-change")}  # fmt: skip
     for method, path, operation in operations(schema):
         if (method, path) in public:
             assert not operation.get("security"), (method, path)

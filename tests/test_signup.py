@@ -15,7 +15,7 @@ async def test_signup_returns_201_with_the_user(client: Client) -> None:
     )
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"id", "email", "full_name", "created_at"}
+    assert set(body) == {"id", "email", "full_name", "email_verified", "created_at"}
     assert body["email"] == "ada@example.com"
     assert body["full_name"] == "Ada Lovelace"
 

@@ -15,7 +15,7 @@ async def test_me_returns_the_user_without_the_hash(client: Client, user: ApiUse
     response = await client.get("/api/users/me", headers=user.headers)
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"id", "email", "full_name", "created_at"}
+    assert set(body) == {"id", "email", "full_name", "email_verified", "created_at"}
     assert body["id"] == user.id
     assert "argon2" not in response.text
 

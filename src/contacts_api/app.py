@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Lite
     db_config = alchemy_config(settings)
     rate_limit_store = create_rate_limit_store(settings)
     rate_limit = auth_rate_limit(settings)
-    mailer = build_mailer(settings, db_config.get_engine())
+    mailer = build_mailer(settings)
     accounts = AccountsConfig.from_settings(settings, utc_now, rate_limit_store, mailer, token_clock=clock)
     cors = CORSConfig(allow_origins=settings.cors_origin_list) if settings.cors_origin_list else None
     app = Litestar(

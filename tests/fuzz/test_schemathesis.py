@@ -16,6 +16,7 @@ from tests.live_server import live_server, server_env
 
 MAX_EXAMPLES = os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "25")
 SEED = "20261126"
+CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 
 def test_schemathesis_finds_no_failure(postgresql_url: str, tmp_path: Path) -> None:
@@ -33,7 +34,8 @@ def test_schemathesis_finds_no_failure(postgresql_url: str, tmp_path: Path) -> N
     with live_server(tmp_path, env) as base_url:
         run = subprocess.run(  # noqa: S603
             [
-                sys.executable, "-m", "schemathesis.cli", "run", f"{base_url}/schema/openapi.json",
+                sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG),
+                "run", f"{base_url}/schema/openapi.json",
                 "--checks", "all",
                 "--phases", "examples,coverage,fuzzing,stateful",
                 "--max-examples", MAX_EXAMPLES,

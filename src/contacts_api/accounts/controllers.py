@@ -381,7 +381,7 @@ class UserController(Controller):
         operation_id="listSessions",
         return_dto=ActiveSessionDTO,
         summary="The live sessions of this account, newest first",
-        raises=[NotAuthorizedException],
+        raises=[NotAuthorizedException, ServiceUnavailableException],
     )
     async def list_sessions(
         self, request: Request[User, TokenClaims, Any], accounts: AccountService
@@ -394,7 +394,7 @@ class UserController(Controller):
         return_dto=None,
         status_code=HTTP_204_NO_CONTENT,
         summary="End one session: its tokens stop working at once",
-        raises=[NotAuthorizedException, NotFoundException],
+        raises=[NotAuthorizedException, NotFoundException, ServiceUnavailableException],
     )
     async def end_session(
         self, request: Request[User, TokenClaims, Any], session_id: uuid.UUID, accounts: AccountService
@@ -408,7 +408,7 @@ class UserController(Controller):
         return_dto=None,
         status_code=HTTP_204_NO_CONTENT,
         summary="End every session but this one",
-        raises=[NotAuthorizedException],
+        raises=[NotAuthorizedException, ServiceUnavailableException],
     )
     async def end_other_sessions(self, request: Request[User, TokenClaims, Any], accounts: AccountService) -> None:
         await accounts.end_other_sessions(request.user, current_session_id=request.auth.session_id)

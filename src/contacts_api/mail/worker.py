@@ -19,12 +19,14 @@ import random
 from collections.abc import AsyncIterator
 from typing import Any
 
+import msgspec
 from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from contacts_api.clock import Clock, utc_now
 from contacts_api.config import Settings
+from contacts_api.db import create_engine
 from contacts_api.mail.outbox import ClaimedMail, MailOutbox, QueuedMail
 from contacts_api.mail.transport import DeliveryError, LogTransport, MailTransport, SMTPTransport, message_id_for
 
@@ -55,6 +57,7 @@ class OutboxWorker:
         clock: Clock = utc_now,
     ) -> None:
         self.transport = transport
+        self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._sender = sender
         self._poll_seconds = poll_seconds
@@ -193,6 +196,7 @@ class Mailer:
                 await asyncio.wait_for(task, timeout=30)
             except TimeoutError:
                 logger.warning("mail delivery did not stop in time; a mail in flight will be retried")
+            await self.worker.engine.dispose()
 
 
 def mail_transport(settings: Settings) -> MailTransport | None:
@@ -204,13 +208,15 @@ def mail_transport(settings: Settings) -> MailTransport | None:
     return LogTransport()
 
 
-def build_mailer(settings: Settings, engine: AsyncEngine, *, clock: Clock = utc_now) -> Mailer:
+def build_mailer(settings: Settings, *, clock: Clock = utc_now) -> Mailer:
+    """The app's mailer, with a worker on an engine of its own: delivery never waits for, nor takes,
+    a connection a request needs (two suffice for a claim and an outcome)."""
     transport = mail_transport(settings)
     if transport is None:
         logger.warning("SMTP_URL is not set: mails are queued but not sent, and the routes that send mail answer 503")
         return Mailer(None, clock=clock)
     worker = OutboxWorker(
-        engine,
+        create_engine(msgspec.structs.replace(settings, db_pool_size=2, db_max_overflow=0)),
         transport,
         sender=settings.mail_from,
         poll_seconds=settings.mail_poll_seconds,
