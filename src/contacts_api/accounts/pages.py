@@ -46,25 +46,48 @@ class PageSpec(msgspec.Struct, frozen=True):
     title: str
     action: str  # the API route the form posts to
     done: str  # what the page says after success
+    again: str  # what to do when the link does not work
 
 
 VERIFY_EMAIL = PageSpec("verify-email.html", "Confirm your email address", "/api/auth/verify-email",
-                        "Thank you: your email address is confirmed.")  # fmt: skip
+                        "Thank you: your email address is confirmed. You can close this page.",
+                        "Each link works once, for 24 hours. Signed in, you can ask for a new verification "
+                        "mail.")  # fmt: skip
 RESET_PASSWORD = PageSpec("reset-password.html", "Choose a new password", "/api/auth/password-reset/confirm",
                           "Your password has been changed, and every device signed out. Log in with the new "
-                          "password.")  # fmt: skip
+                          "password.",
+                          "Each link works once, for 30 minutes, and setting a password voids the account's other "
+                          "reset links. Ask for a new password-reset mail.")  # fmt: skip
 CONFIRM_EMAIL = PageSpec("confirm-email.html", "Confirm your new email address", "/api/auth/confirm-email-change",
-                         "Your email address has been changed. Log in with the new address from now on.")  # fmt: skip
+                         "Your email address has been changed. Log in with the new address from now on.",
+                         "Each link works once, for 24 hours. Signed in, ask for the change again.")  # fmt: skip
 PAGES = {spec.action: spec for spec in (VERIFY_EMAIL, RESET_PASSWORD, CONFIRM_EMAIL)}
 
 
-def _context(spec: PageSpec, **values: Any) -> dict[str, Any]:
-    return {"title": spec.title, "action": spec.action, "show_form": False, "outcome": None, "ok": False} | values
+def _sentence(text: str | None) -> str | None:
+    """A message as a sentence on the page (the API's own messages end without a full stop)."""
+    return text if not text or text.endswith((".", "!", "?")) else f"{text}."
+
+
+def _context(spec: PageSpec, *, outcome: str | None = None, **values: Any) -> dict[str, Any]:
+    defaults: dict[str, Any] = {"title": spec.title, "action": spec.action, "show_form": False, "ok": False,
+                                "again": None}  # fmt: skip
+    return defaults | values | {"outcome": _sentence(outcome)}
+
+
+def _token_problem(token: str | None) -> str | None:
+    """Why a token cannot be one the service mailed, before anything is looked up; None if it may be."""
+    if not token:
+        return MISSING_TOKEN
+    if len(token) > MAX_FORM_FIELD_LENGTH or "\x00" in token:
+        return INVALID_LINK
+    return None
 
 
 def _form_page(spec: PageSpec, token: str | None) -> Template:
-    if not token:
-        context = _context(spec, outcome=MISSING_TOKEN)
+    """The page a link opens: the form, holding the token. Opening it changes nothing."""
+    if problem := _token_problem(token):
+        context = _context(spec, outcome=problem, again=spec.again)
         return Template(spec.template, context=context, status_code=HTTP_400_BAD_REQUEST, headers=PAGE_HEADERS)
     return Template(spec.template, context=_context(spec, show_form=True, token=token), headers=PAGE_HEADERS)
 
@@ -97,22 +120,24 @@ def _render(request: Request[Any, Any, Any], spec: PageSpec, status_code: int, *
 
 def _field(form: dict[str, Any], name: str) -> str:
     value = form.get(name)
-    return value if isinstance(value, str) and len(value) <= MAX_FORM_FIELD_LENGTH else ""
+    return value if isinstance(value, str) else ""
 
 
 async def _run(spec: PageSpec, recovery: AccountRecovery, form: dict[str, Any]) -> str | None:
     """Do what the form asks; the problem to show, or None for success."""
     token = _field(form, "token")
-    if not token or "\x00" in token:
-        return INVALID_LINK if token else MISSING_TOKEN
+    if problem := _token_problem(token):
+        return problem
     if spec is VERIFY_EMAIL:
         await recovery.verify_email(token)
     elif spec is CONFIRM_EMAIL:
         await recovery.confirm_email_change(token)
     else:
         password = _field(form, "new_password")
-        if "\x00" in password or not password:
+        if not password:
             return "Type a new password."
+        if "\x00" in password or len(password) > MAX_FORM_FIELD_LENGTH:
+            return "The new password cannot be used; choose another one."
         if password != _field(form, "new_password_again"):
             return "The two passwords differ; type the same one twice."
         if problem := password_problem(password):
@@ -150,8 +175,10 @@ async def answer_form_post(request: Request[Any, Any, Any]) -> Response[str] | N
         problem, status_code = _problem_of(exc), exc.status_code
     if problem is not None:
         await db_session.rollback()
-        # The form again where trying again can help (a password that did not satisfy the rules).
+        # The form again where trying again can help (a password that did not satisfy the rules);
+        # otherwise what to do next.
         retry = spec is RESET_PASSWORD and problem not in (INVALID_LINK, MISSING_TOKEN)
-        return _render(request, spec, status_code, outcome=problem, show_form=retry, token=token)
+        again = None if retry or status_code != HTTP_400_BAD_REQUEST else spec.again
+        return _render(request, spec, status_code, outcome=problem, show_form=retry, token=token, again=again)
     await db_session.commit()
     return _render(request, spec, HTTP_200_OK, outcome=spec.done, ok=True)

@@ -13,6 +13,7 @@ import uuid
 
 from advanced_alchemy.exceptions import RepositoryError
 from litestar.exceptions import ServiceUnavailableException, TooManyRequestsException
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contacts_api.accounts.mailed_tokens import TokenPurpose, hash_mailed_token, new_mailed_token
@@ -151,7 +152,7 @@ class AccountRecovery:
         user_id, new_email = used
         try:
             user = await self.users.change_email(user_id, new_email=new_email, now=now)
-        except RepositoryError as exc:
+        except (RepositoryError, IntegrityError) as exc:  # the statement runs on the session itself
             if is_unique_violation(exc):
                 raise ConflictError(detail=ADDRESS_TAKEN) from None
             raise
