@@ -94,6 +94,9 @@ def error_response(
 
 # PostgreSQL's codes for a statement stopped by statement_timeout or a lock wait that gave up.
 _TIMED_OUT_SQLSTATES = {"57014", "55P03"}
+# A transaction PostgreSQL chose to abort so that another could go on (40P01 deadlock_detected,
+# 40001 serialization_failure): nothing was written, and the same request again will succeed.
+_RETRY_SQLSTATES = {"40P01", "40001"}
 # PostgreSQL's codes for a server that cannot serve the session right now, none of them the
 # request's fault: shutting down (57P01 admin_shutdown, what a fast restart or
 # pg_terminate_backend sends; 57P02 crash_shutdown, after another backend crashed), starting up,
@@ -153,6 +156,7 @@ def _is_connection_failure_itself(exc: BaseException) -> bool:
     sqlstate = _sqlstate(exc)
     if sqlstate is not None and (
         sqlstate in _TIMED_OUT_SQLSTATES
+        or sqlstate in _RETRY_SQLSTATES
         or sqlstate in _UNAVAILABLE_SQLSTATES
         or sqlstate.startswith(_CONNECTION_EXCEPTION_CLASS)
     ):

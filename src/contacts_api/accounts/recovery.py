@@ -77,7 +77,8 @@ class AccountRecovery:
         if not await self._take_allowance(user.id, quietly=quietly):
             return
         token = await self._issue(user, TokenPurpose.VERIFY_EMAIL, user.email)
-        await self._queue(user.id, self.mails.verification(to=user.email, name=user.full_name, token=token),
+        # No name in it: anyone can sign up with any address, and the name is theirs to choose.
+        await self._queue(user.id, self.mails.verification(to=user.email, name=None, token=token),
                           TokenPurpose.VERIFY_EMAIL)  # fmt: skip
 
     async def resend_verification(self, user: User) -> None:
@@ -124,6 +125,8 @@ class AccountRecovery:
         if not await self.users.reset_password_hash(user_id, email=email, password_hash=password_hash, now=now):
             raise invalid_field("token", INVALID_LINK)  # the address changed since the mail was sent
         await self.tokens.void_unused(user_id, TokenPurpose.RESET_PASSWORD, now=now)
+        # A pending email change may be an intruder's: the new password ends it with the sessions.
+        await self.tokens.void_unused(user_id, TokenPurpose.CHANGE_EMAIL, now=now)
         await self.sessions.revoke_all_for_user(user_id, now=now)
 
     # Email change -------------------------------------------------------------------------
@@ -138,11 +141,15 @@ class AccountRecovery:
         if await self.users.find_by_email(new_email) is not None:
             raise ConflictError(detail=ADDRESS_TAKEN)
         await self._take_allowance(user.id)
+        await self._take_allowance(user.id)  # two mails: the confirmation and the notice
         token = await self._issue(user, TokenPurpose.CHANGE_EMAIL, new_email)
         confirmation = self.mails.email_change_confirmation(to=new_email, name=user.full_name, token=token)
         await self._queue(user.id, confirmation, TokenPurpose.CHANGE_EMAIL)
         notice = self.mails.email_change_notice(to=user.email, name=user.full_name, new_email=new_email)
         await self._queue(user.id, notice, TokenPurpose.CHANGE_EMAIL)
+
+    async def void_email_changes(self, user_id: uuid.UUID) -> None:
+        await self.tokens.void_unused(user_id, TokenPurpose.CHANGE_EMAIL, now=self.clock())
 
     async def confirm_email_change(self, token: str) -> User:
         now = self.clock()

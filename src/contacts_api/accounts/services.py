@@ -181,6 +181,8 @@ class AccountService:
         await self._check_password(user, current)
         await self.users.set_password_hash(user.id, await self.passwords.hash(new), now=self.clock())
         await self.sessions.revoke_all_for_user(user.id, now=self.clock(), keep=current_session_id)
+        # A pending email change may be an intruder's (its notice says: change your password).
+        await self.recovery.void_email_changes(user.id)
 
     async def delete_account(self, user: User, password: str) -> None:
         await self._check_password(user, password)
