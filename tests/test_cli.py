@@ -53,7 +53,7 @@ def serve_and_check(cwd: Path, env: dict[str, str]) -> None:
 def test_help_lists_every_command() -> None:
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
-    for command in ("serve", "db", "users", "seed", "sessions"):
+    for command in ("serve", "db", "users", "seed", "sessions", "mail"):
         assert command in result.output
     db_help = CliRunner().invoke(main, ["db", "--help"]).output
     for command in ("upgrade", "downgrade", "revision"):

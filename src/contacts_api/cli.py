@@ -1,4 +1,4 @@
-"""The `contacts-api` command: serve the API and look after its database."""
+"""The `contacts-api` command: serve the API, look after its database, check its mail."""
 
 from __future__ import annotations
 
@@ -12,19 +12,25 @@ from functools import wraps
 from typing import ParamSpec, TypeVar
 
 import click
+import msgspec
 from alembic import command
 from litestar.exceptions import HTTPException
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils.compat import uuid7
 
 from contacts_api.accounts.repositories import LoginSessionRepository
 from contacts_api.config import Settings, SettingsError, load_settings
 from contacts_api.db import alembic_config, create_engine, downgrade_database, upgrade_database
 from contacts_api.errors import describe_cause
 from contacts_api.logs import logging_config
+from contacts_api.mail.outbox import Mail
+from contacts_api.mail.transport import DeliveryError, LogTransport, message_id_for
+from contacts_api.mail.worker import mail_transport
 from contacts_api.seeding import SeedError, create_user, seed
 from contacts_api.server import PortUnavailableError, run_server
+from contacts_api.validation import EmailText, normalize_email
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -202,6 +208,51 @@ async def _purge_sessions(settings: Settings) -> int:
             return await repository.purge(ended_before=cutoff)
     finally:
         await engine.dispose()
+
+
+@main.group()
+def mail() -> None:
+    """Outgoing mail."""
+
+
+@mail.command("send-test")
+@click.option("--to", "address", required=True, metavar="ADDRESS", help="Where to send the test mail.")
+@one_line_errors
+def send_test(address: str) -> None:
+    """Send a test mail now and say whether the SMTP server took it.
+
+    The mail goes straight through SMTP_URL (not through the outbox, so no database is needed);
+    without SMTP_URL, outside production, it is written to the log as the service would."""
+    try:
+        msgspec.convert(address, EmailText)  # the rule the API applies to every address
+    except msgspec.ValidationError:
+        raise CommandFailed(f"--to: {address!r} is not an email address") from None
+    settings = load_settings(for_serving=False)
+    transport = mail_transport(settings)
+    if transport is None:
+        raise CommandFailed(
+            "SMTP_URL is not set: in production mail goes only through an SMTP server; nothing was sent"
+        )
+    sent_at = datetime.datetime.now(datetime.UTC)
+    test_mail = Mail(
+        recipient=normalize_email(address),
+        subject="contacts-api test mail",
+        text_body=(
+            f"This is a test mail from contacts-api, sent by `contacts-api mail send-test` at "
+            f"{sent_at:%Y-%m-%d %H:%M:%S} UTC through {transport.description}.\n"
+            "If you can read it, the mails of this service reach this address.\n"
+        ),
+    )
+    message_id = message_id_for(uuid7(), settings.mail_from)
+    try:
+        asyncio.run(transport.send(test_mail, message_id=message_id))
+    except DeliveryError as exc:
+        reason = " ".join(str(exc).split())  # a multi-line SMTP reply, on the one line of an error
+        raise CommandFailed(f"the test mail was not sent through {transport.description}: {reason}") from None
+    if isinstance(transport, LogTransport):
+        click.echo(f"test mail {message_id} to {test_mail.recipient} written to {transport.description}, not sent")
+    else:
+        click.echo(f"test mail {message_id} to {test_mail.recipient} accepted by {transport.description}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Background delivery of the outbox, in every serving process.
 
-`OutboxWorker.run` claims due mails, hands each to the transport and records the outcome, each
-step in its own short transaction (no transaction stays open while an SMTP server is slow). A mail
+`OutboxWorker.run` claims due mails one at a time, hands each to the transport and records the
+outcome, each step in its own short transaction (no transaction stays open while an SMTP server is
+slow). A mail
 the server did not take for a transient reason is tried again with exponential backoff (1 s,
 2 s, 4 s, … capped at MAIL_RETRY_MAX_SECONDS, with jitter so that many processes do not retry in
 step); one it refused permanently, or one that expired before it could be sent, is given up with
@@ -32,7 +33,7 @@ from contacts_api.mail.transport import DeliveryError, LogTransport, MailTranspo
 
 logger = logging.getLogger("contacts_api.mail")
 
-CLAIM_BATCH = 10
+CLAIM_BATCH = 10  # mails per round, each claimed just before it is sent; a full round looks again at once
 SETTLED_MAILS_KEPT = datetime.timedelta(days=7)  # the record of a sent or failed mail, bodies erased
 PURGE_EVERY = datetime.timedelta(hours=1)
 
@@ -92,14 +93,21 @@ class OutboxWorker:
         self._wake.set()
 
     async def deliver_due(self) -> int:
-        """One round: claim the due mails, send each, record each outcome. Returns how many."""
-        async with self._sessions.begin() as session:
-            claimed = await MailOutbox(session=session).claim_due(
-                now=self._clock(), lease=self._lease, limit=CLAIM_BATCH
-            )
-        for mail in claimed:
-            await self._deliver(mail)
-        return len(claimed)
+        """One round: up to CLAIM_BATCH times, claim one due mail, send it, record its outcome.
+        Returns how many were handled.
+
+        One at a time, because the lease is sized for one SMTP exchange: a mail claimed in a batch
+        would wait behind the others, its lease could run out before its turn, and another worker
+        would claim and send it too. And `stop()` ends the round after the mail in hand."""
+        handled = 0
+        while handled < CLAIM_BATCH and not self._stopping:
+            async with self._sessions.begin() as session:
+                claimed = await MailOutbox(session=session).claim_due(now=self._clock(), lease=self._lease, limit=1)
+            if not claimed:
+                break
+            await self._deliver(claimed[0])
+            handled += 1
+        return handled
 
     async def _deliver(self, claimed: ClaimedMail) -> None:
         if claimed.expires_at <= self._clock():
