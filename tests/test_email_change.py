@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import datetime
 import secrets
-from typing import Any
 
 import httpx
-import pytest
 
 from contacts_api.config import Settings
 from tests.account_mail import (
@@ -24,7 +22,6 @@ from tests.account_mail import (
     assert_bad_token,
     error_keys,
     log_in,
-    mail_to,
     new_address,
     outbox_count,
     request_reset,
@@ -41,7 +38,9 @@ CONFIRM = "/api/auth/confirm-email-change"
 async def ask_for_change(
     client: Client, headers: dict[str, str], new_email: str, password: str = PASSWORD
 ) -> httpx.Response:
-    return await client.post("/api/users/me/email", json={"new_email": new_email, "password": password}, headers=headers)
+    return await client.post(
+        "/api/users/me/email", json={"new_email": new_email, "password": password}, headers=headers
+    )
 
 
 async def changing(client: Client, server: SMTPTestServer) -> tuple[str, str, str]:
@@ -174,7 +173,9 @@ async def test_confirming_answers_the_user_with_the_new_address_verified(
     assert body["email_verified"] is True
     # Ids are stored differently by the two databases: look the row up by its addresses.
     assert await query_scalar(mail_settings.database_url, "SELECT count(*) FROM users WHERE email = :e", e=email) == 0
-    verified = await query_scalar(mail_settings.database_url, "SELECT email_verified FROM users WHERE email = :e", e=new_email)
+    verified = await query_scalar(
+        mail_settings.database_url, "SELECT email_verified FROM users WHERE email = :e", e=new_email
+    )
     assert bool(verified) is True
 
 

@@ -136,7 +136,9 @@ async def test_verification_email_route_sends_a_new_working_link(
     email = new_address()
     await sign_up(mail_client, email)
     first = token_in(smtp_server, email, VERIFY_SUBJECT, 1)
-    response = await mail_client.post("/api/users/me/verification-email", headers=await access_headers(mail_client, email))
+    response = await mail_client.post(
+        "/api/users/me/verification-email", headers=await access_headers(mail_client, email)
+    )
     assert response.status_code == 202, response.text
     assert response.json() == {"detail": f"A verification link is on its way to {email}"}
     mails = [m for m in smtp_server.wait_for(2) if m["To"] == email and m["Subject"] == VERIFY_SUBJECT]
@@ -166,7 +168,9 @@ async def test_verification_email_for_a_verified_address_is_409(
     await sign_up(mail_client, email)
     token = token_in(smtp_server, email, VERIFY_SUBJECT, 1)
     assert (await mail_client.post("/api/auth/verify-email", json={"token": token})).status_code == 200
-    response = await mail_client.post("/api/users/me/verification-email", headers=await access_headers(mail_client, email))
+    response = await mail_client.post(
+        "/api/users/me/verification-email", headers=await access_headers(mail_client, email)
+    )
     assert response.status_code == 409
     assert response.json()["status_code"] == 409
     assert "already verified" in response.json()["detail"]
@@ -181,4 +185,3 @@ async def test_verification_email_needs_an_access_token(mail_client: Client, smt
     assert missing.headers["www-authenticate"].startswith("Bearer")
     forged = await mail_client.post("/api/users/me/verification-email", headers=bearer("not.a.token"))
     assert forged.status_code == 401
-

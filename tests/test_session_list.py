@@ -96,7 +96,7 @@ async def test_a_later_requests_user_agent_does_not_change_the_session(client: C
 
 
 async def test_the_list_shows_only_the_users_own_live_sessions(client: Client) -> None:
-    email, [ended, kept] = await account_with_sessions(client, "ended", "kept")
+    _email, [ended, kept] = await account_with_sessions(client, "ended", "kept")
     await account_with_sessions(client, "someone else's")
     assert (await client.post("/api/auth/logout", headers=bearer(ended["access_token"]))).status_code == 204
     assert [entry["user_agent"] for entry in await sessions_of(client, kept["access_token"])] == ["kept"]
@@ -210,7 +210,9 @@ async def test_last_used_at_is_not_rewritten_within_a_minute(client: Client) -> 
 async def test_last_used_at_moves_on_after_a_minute(client: Client, settings: Settings) -> None:
     _, [pair] = await account_with_sessions(client, "agent")
     long_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
-    await execute_sql(settings.database_url, "UPDATE sessions SET last_used_at = :t", t=db_time(settings.database_url, long_ago))
+    await execute_sql(
+        settings.database_url, "UPDATE sessions SET last_used_at = :t", t=db_time(settings.database_url, long_ago)
+    )
     assert (await client.get("/api/users/me", headers=bearer(pair["access_token"]))).status_code == 200
     [session] = await sessions_of(client, pair["access_token"])
     last_used = parse_time(session["last_used_at"])
