@@ -131,7 +131,6 @@ async def test_reset_answer_takes_as_long_for_an_unknown_address(
                 if round_number > 0:  # the first round warms up
                     durations[kind].append(elapsed)
         known, unknown = statistics.median(durations["known"]), statistics.median(durations["unknown"])
-        print("TIMING %.4f %.4f" % (known, unknown))
         assert abs(known - unknown) <= max(0.015, 0.5 * max(known, unknown)), (known, unknown)
 
 
