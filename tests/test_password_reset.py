@@ -119,7 +119,7 @@ async def test_reset_answer_takes_as_long_for_an_unknown_address(
 ) -> None:
     # No allowance: every request for the known account does all its work (token, mail). That work
     # (two INSERTs, a commit, waking the mail worker) is what the unknown address skips; measured on
-    # a 2-core machine it costs 5-13 ms (SQLite) and ~5 ms (PostgreSQL), which the 25 ms floor absorbs (a known gap: see the note).
+    # a 2-core machine it costs 5-13 ms (SQLite) and ~5 ms (PostgreSQL): the 25 ms floor absorbs it (a known gap).
     async with mail_app(database_url, smtp_server, clock, rate_limit_mails=0) as client:
         email = new_address()
         await sign_up(client, email)
