@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
@@ -116,7 +117,14 @@ def enable_sqlite_pragmas(engine: AsyncEngine) -> None:
 
 
 def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
+    # Keys of this config's own: advanced-alchemy keeps every config's keys in a class-wide registry
+    # and finds a free default key by recursion, one level per config made before, so a process
+    # that builds a thousand apps (the test suite) hits the recursion limit (advanced-alchemy 1.12).
+    suffix = uuid.uuid4().hex
     return SQLAlchemyAsyncConfig(
+        session_scope_key=f"_sqlalchemy_db_session_{suffix}",
+        engine_app_state_key=f"db_engine_{suffix}",
+        session_maker_app_state_key=f"session_maker_class_{suffix}",
         engine_instance=create_engine(settings),
         session_config=AsyncSessionConfig(expire_on_commit=False),
         # Handlers ask for `db_session`, our committing provider below; the plugin's own
