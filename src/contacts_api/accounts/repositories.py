@@ -338,7 +338,3 @@ class AccountTokenRepository(SQLAlchemyAsyncRepository[AccountTokenModel]):
             .where(and_(TOKENS.c.user_id == user_id, TOKENS.c.purpose == purpose.value, TOKENS.c.used_at.is_(None)))
             .values(used_at=now, updated_at=now)
         )
-
-    async def purge(self, *, expired_before: datetime.datetime) -> int:
-        result = await self.session.execute(delete(TOKENS).where(TOKENS.c.expires_at < expired_before))
-        return int(result.rowcount)  # type: ignore[attr-defined]
