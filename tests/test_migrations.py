@@ -22,7 +22,7 @@ import contacts_api.contacts.models
 import contacts_api.mail.models  # noqa: F401
 from contacts_api.config import Settings
 from contacts_api.db import compare_column_types, downgrade_database, include_in_comparison, upgrade_database
-from tests.conftest import admin_execute
+from tests.conftest import admin_execute, query_scalar
 
 
 async def schema_differences(database_url: str) -> list[object]:
@@ -167,3 +167,54 @@ def test_sqlite_keeps_the_birthday_index_through_the_table_copies_of_0004(tmp_pa
     assert "ix_contacts_owner_id_birthday_month_day" in asyncio.run(index_names())
     downgrade_database(url, "0003")
     assert "ix_contacts_owner_id_birthday_month_day" in asyncio.run(index_names())
+
+
+async def insert_legacy_user_with_session(database_url: str) -> None:
+    """A user and a login session as migration 0004 left them: no verification, no session details."""
+    users = table("users", *(column(n) for n in ("email", "password_hash")), column("id", GUID()),
+                  column("created_at", DateTimeUTC()), column("updated_at", DateTimeUTC()))  # fmt: skip
+    times = ("last_refreshed_at", "idle_expires_at", "absolute_expires_at", "created_at", "updated_at")
+    sessions = table(
+        "sessions", column("id", GUID()), column("user_id", GUID()), column("refresh_jti", GUID()),
+        *(column(name, DateTimeUTC()) for name in times),
+    )  # fmt: skip
+    engine = create_async_engine(database_url, poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                users.insert().values(
+                    id=LEGACY_OWNER, email="old@example.com", password_hash="x", created_at=NOW, updated_at=NOW
+                )
+            )
+            await connection.execute(
+                sessions.insert().values(
+                    id=uuid.uuid4(), user_id=LEGACY_OWNER, refresh_jti=uuid.uuid4(), **dict.fromkeys(times, NOW)
+                )
+            )
+    finally:
+        await engine.dispose()
+
+
+def recovery_columns_round_trip(database_url: str) -> None:
+    upgrade_database(database_url, "0004")
+    asyncio.run(insert_legacy_user_with_session(database_url))
+    upgrade_database(database_url)
+    assert asyncio.run(query_scalar(database_url, "SELECT email_verified FROM users")) in (False, 0)
+    last_used = asyncio.run(query_scalar(database_url, "SELECT last_used_at FROM sessions"))
+    refreshed = asyncio.run(query_scalar(database_url, "SELECT last_refreshed_at FROM sessions"))
+    assert last_used == refreshed
+    assert asyncio.run(query_scalar(database_url, "SELECT user_agent FROM sessions")) is None
+    downgrade_database(database_url, "0004")
+    assert asyncio.run(query_scalar(database_url, "SELECT count(*) FROM sessions")) == 1
+    upgrade_database(database_url)
+    assert asyncio.run(schema_differences(database_url)) == []
+
+
+def test_sqlite_migration_0005_starts_existing_users_unverified_and_keeps_their_sessions(tmp_path: Path) -> None:
+    recovery_columns_round_trip(f"sqlite+aiosqlite:///{tmp_path / 'legacy.db'}")
+
+
+def test_postgresql_migration_0005_starts_existing_users_unverified_and_keeps_their_sessions(
+    postgresql_url: str,
+) -> None:
+    on_a_new_postgresql_database(postgresql_url, recovery_columns_round_trip)
