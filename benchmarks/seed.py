@@ -18,15 +18,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import msgspec
 import uuid_utils
 from sqlalchemy.dialects import postgresql
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from contacts_api.accounts.passwords import PasswordHasher
 from contacts_api.config import Settings
+from contacts_api.contacts.models import search_key
+from contacts_api.contacts.phones import digits_of
 from contacts_api.contacts.repository import search_parameters, search_statement
 from contacts_api.contacts.schemas import ContactFilters
-from contacts_api.text import fold
+from contacts_api.text import fold, tag_key
 
 BENCHMARK_PASSWORD = "benchmark passphrase 2026"  # noqa: S105 (throwaway accounts in a throwaway database)
 USER_COLUMNS = ("id", "email", "full_name", "password_hash", "sa_orm_sentinel", "created_at", "updated_at")
@@ -35,19 +38,36 @@ CONTACT_COLUMNS = (
     "owner_id",
     "first_name",
     "last_name",
-    "email",
-    "phone",
+    "emails",
+    "phones",
+    "addresses",
+    "organization",
+    "job_title",
     "birthday",
     "notes",
+    "tags",
+    "favorite",
     "sa_orm_sentinel",
     "created_at",
     "updated_at",
     "first_name_key",
     "last_name_key",
+    "organization_key",
+    "birthday_month_day",
+    "birthday_year",
 )
+EMAIL_COLUMNS = ("owner_id", "address", "contact_id")
+PHONE_COLUMNS = ("contact_id", "position", "owner_id", "digits", "e164")
+TAG_COLUMNS = ("owner_id", "tag_key", "contact_id", "name")
+# Some contacts carry tags, as people group a part of their book.
+TAG_SETS: tuple[tuple[str, ...], ...] = ((), (), ("family",), ("work",), ("work", "London"), ("Book club",), ())
+ORGANIZATIONS = (None, None, None, "Acme", "Initech", "Globex", "Umbrella")
+EMAIL_LABELS = ("home", "work", "other")
+PHONE_LABELS = ("mobile", "work", "home")
 EARLIEST_BIRTHDAY = datetime.date(1940, 1, 1)
 LATEST_BIRTHDAY = datetime.date(2008, 12, 31)
 COPY_BATCH_ROWS = 20_000
+NOT_DIGITS = str.maketrans("", "", " +-().")
 NOTES = ("Met at the compiler meetup", "Neighbour", "Former colleague", "Book club")
 
 Row = tuple[Any, ...]
@@ -156,30 +176,93 @@ def random_birthday(rng: random.Random, today: datetime.date, index: int) -> dat
     return EARLIEST_BIRTHDAY + datetime.timedelta(days=rng.randrange(span))
 
 
-def contact_rows(owner_id: uuid.UUID, count: int, rng: random.Random, now: datetime.datetime) -> Iterator[Row]:
+@dataclass
+class BookRows:
+    """The rows of the contacts table and of its index tables, as COPY takes them."""
+
+    contacts: list[Row]
+    emails: list[Row]
+    phones: list[Row]
+    tags: list[Row]
+
+    def extend(self, other: BookRows) -> None:
+        self.contacts += other.contacts
+        self.emails += other.emails
+        self.phones += other.phones
+        self.tags += other.tags
+
+    def __len__(self) -> int:
+        return len(self.contacts)
+
+
+def to_json(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+def contact_rows(owner_id: uuid.UUID, count: int, rng: random.Random, now: datetime.datetime) -> Iterator[BookRows]:
+    """One BookRows per contact: 1 to 3 emails and phones each, some tags and organizations."""
     today = now.date()
     for index in range(count):
         first, last = FIRST_NAMES.choice(rng), LAST_NAMES.choice(rng)
-        yield (
-            new_id(),
-            owner_id,
-            first,
-            last,
+        contact_id = new_id()
+        addresses = [
             f"{email_part(first)}.{email_part(last)}.{index}@example.org",
-            f"+1 555 01{rng.randrange(10)} {rng.randrange(10_000):04d}",
-            random_birthday(rng, today, index),
-            rng.choice(NOTES) if index % 4 == 0 else None,
-            None,
-            now,
-            now,
-            fold(first),
-            fold(last),
+            f"{email_part(first)}{index}@work.example.com",
+            f"{email_part(last)}.{index}@mail.example.net",
+        ][: rng.randint(1, 3)]
+        numbers = [f"+1 555 01{rng.randrange(10)} {rng.randrange(10_000):04d}" for _ in range(rng.randint(1, 3))]
+        emails = [{"value": address, "label": EMAIL_LABELS[position]} for position, address in enumerate(addresses)]
+        phones = [
+            {"value": number, "label": PHONE_LABELS[position], "e164": "+" + number.translate(NOT_DIGITS)}
+            for position, number in enumerate(numbers)
+        ]
+        tags = TAG_SETS[rng.randrange(len(TAG_SETS))]
+        organization = ORGANIZATIONS[rng.randrange(len(ORGANIZATIONS))]
+        birthday = random_birthday(rng, today, index)
+        yield BookRows(
+            contacts=[
+                (
+                    contact_id,
+                    owner_id,
+                    first,
+                    last,
+                    to_json(emails),
+                    to_json(phones),
+                    "[]",
+                    organization,
+                    None,
+                    birthday.isoformat(),
+                    rng.choice(NOTES) if index % 4 == 0 else None,
+                    to_json(list(tags)),
+                    index % 10 == 0,
+                    None,
+                    now,
+                    now,
+                    fold(first),
+                    fold(last),
+                    search_key(organization),
+                    birthday.month * 100 + birthday.day,
+                    birthday.year,
+                )
+            ],
+            emails=[(owner_id, address, contact_id) for address in addresses],
+            phones=[
+                (contact_id, position, owner_id, digits_of(number), phones[position]["e164"])
+                for position, number in enumerate(numbers)
+            ],
+            tags=[(owner_id, tag_key(tag), contact_id, tag) for tag in tags],
         )
 
 
-def batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
-    iterator = iter(rows)
-    while batch := list(itertools.islice(iterator, size)):
+def batches(books: Iterable[BookRows], size: int) -> Iterator[BookRows]:
+    """The rows of `size` contacts at a time, with their index rows."""
+    batch = BookRows([], [], [], [])
+    for book in books:
+        batch.extend(book)
+        if len(batch) >= size:
+            yield batch
+            batch = BookRows([], [], [], [])
+    if len(batch):
         yield batch
 
 
@@ -190,9 +273,9 @@ def person_fragment(last_name: str) -> str:
 
 async def count_matches(connection: asyncpg.Connection, owner_id: uuid.UUID, fragment: str) -> int:
     """The contacts `q=fragment` finds in one book: the `total` of the service's own search."""
-    statement = search_statement(True, frozenset())
-    compiled = statement.compile(dialect=postgresql.asyncpg.dialect())  # type: ignore[no-untyped-call]
-    parameters = {"owner": owner_id, "limit": 1, "offset": 0, **search_parameters(ContactFilters(q=fragment))}
+    shape, matched = search_parameters(ContactFilters(q=fragment))
+    compiled = search_statement(shape).compile(dialect=postgresql.asyncpg.dialect())  # type: ignore[no-untyped-call]
+    parameters = {"owner": owner_id, "limit": 1, "offset": 0, **matched}
     values = compiled.construct_params(parameters)
     row = await connection.fetchrow(str(compiled), *(values[name] for name in compiled.positiontup or ()))
     return int(row["total"])
@@ -229,7 +312,8 @@ async def seed_database(dsn: str, plan: SeedPlan, *, advance: Callable[[int], No
         )
         for account in accounts
     ]
-    small_rows = list(contact_rows(accounts[1].id, accounts[1].book_size, rng, now))
+    small_books = list(contact_rows(accounts[1].id, accounts[1].book_size, rng, now))
+    small_rows = [book.contacts[0] for book in small_books]
     other_rows = itertools.chain.from_iterable(
         contact_rows(account.id, account.book_size, rng, now) for index, account in enumerate(accounts) if index != 1
     )
@@ -238,12 +322,15 @@ async def seed_database(dsn: str, plan: SeedPlan, *, advance: Callable[[int], No
         async with connection.transaction():
             await connection.copy_records_to_table("users", records=user_rows, columns=USER_COLUMNS)
             advance(len(user_rows))
-            for batch in batches(itertools.chain(small_rows, other_rows), COPY_BATCH_ROWS):
-                await connection.copy_records_to_table("contacts", records=batch, columns=CONTACT_COLUMNS)
+            for batch in batches(itertools.chain(small_books, other_rows), COPY_BATCH_ROWS):
+                await connection.copy_records_to_table("contacts", records=batch.contacts, columns=CONTACT_COLUMNS)
+                await connection.copy_records_to_table("contact_emails", records=batch.emails, columns=EMAIL_COLUMNS)
+                await connection.copy_records_to_table("contact_phones", records=batch.phones, columns=PHONE_COLUMNS)
+                await connection.copy_records_to_table("contact_tags", records=batch.tags, columns=TAG_COLUMNS)
                 advance(len(batch))
         # Without this, autovacuum would get round to the fresh tables in the middle of the load runs;
         # done now, the planner has statistics and index-only scans a visibility map, as in steady state.
-        await connection.execute("VACUUM (ANALYZE) users, contacts")
+        await connection.execute("VACUUM (ANALYZE) users, contacts, contact_emails, contact_phones, contact_tags")
         fragments = (person_fragment(small_rows[0][3]), most_common_fragment(row[3] for row in small_rows))
         matches = {
             fragment: {

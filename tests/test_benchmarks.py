@@ -126,11 +126,25 @@ def test_seeded_users_log_in_with_the_benchmark_password(seeded: tuple[BenchData
     assert PasswordHasher().verify(hashes.pop(), BENCHMARK_PASSWORD)
 
 
-def test_seeded_contact_emails_are_unique_per_owner(seeded: tuple[BenchDatabase, SeededData]) -> None:
+def test_seeded_contacts_have_one_to_three_emails_and_phones_and_some_tags(
+    seeded: tuple[BenchDatabase, SeededData],
+) -> None:
     database, _ = seeded
-    rows = fetch(database.asyncpg_dsn, "SELECT owner_id, email FROM contacts")
-    assert len({(row["owner_id"], row["email"]) for row in rows}) == len(rows) == 60
-    assert all(row["email"].isascii() and row["email"].endswith("@example.org") for row in rows)
+    rows = fetch(database.asyncpg_dsn, "SELECT emails, phones, tags FROM contacts")
+    emails = [json.loads(row["emails"]) for row in rows]
+    assert len(rows) == 60
+    assert {len(entries) for entries in emails} == {1, 2, 3}
+    assert {len(json.loads(row["phones"])) for row in rows} == {1, 2, 3}
+    assert 0 < sum(bool(json.loads(row["tags"])) for row in rows) < 60
+    assert all(entry["value"].isascii() for entries in emails for entry in entries)
+
+
+def test_seeded_index_rows_mirror_the_lists(seeded: tuple[BenchDatabase, SeededData]) -> None:
+    database, _ = seeded
+    rows = fetch(database.asyncpg_dsn, "SELECT id, owner_id, emails FROM contacts")
+    indexed = fetch(database.asyncpg_dsn, "SELECT owner_id, address, contact_id FROM contact_emails")
+    expected = {(row["owner_id"], entry["value"], row["id"]) for row in rows for entry in json.loads(row["emails"])}
+    assert {(row["owner_id"], row["address"], row["contact_id"]) for row in indexed} == expected
 
 
 def test_seeded_data_gives_every_read_run_rows(seeded: tuple[BenchDatabase, SeededData]) -> None:
@@ -138,14 +152,15 @@ def test_seeded_data_gives_every_read_run_rows(seeded: tuple[BenchDatabase, Seed
     owner_of_contact = fetch(database.asyncpg_dsn, "SELECT owner_id FROM contacts WHERE id = $1", data.small_contact_id)
     matches = fetch(
         database.asyncpg_dsn,
-        "SELECT id FROM contacts WHERE owner_id = $1 AND lower(first_name || last_name || email) LIKE $2",
+        "SELECT id FROM contacts WHERE owner_id = $1 AND lower(first_name || last_name || emails) LIKE $2",
         data.small.id,
         f"%{data.search_fragment}%",
     )
     today = datetime.datetime.now(datetime.UTC).date()
     next_birthdays: dict[uuid.UUID, list[int]] = defaultdict(list)
     for row in fetch(database.asyncpg_dsn, "SELECT owner_id, birthday FROM contacts"):
-        next_birthdays[row["owner_id"]].append(days_until_birthday(row["birthday"], today))
+        birthday = datetime.date.fromisoformat(row["birthday"])
+        next_birthdays[row["owner_id"]].append(days_until_birthday(birthday, today))
     assert owner_of_contact[0]["owner_id"] == data.small.id
     assert len(data.broad_fragment) == 3
     assert matches

@@ -19,6 +19,7 @@ from contacts_api.accounts.throttling import RATE_LIMIT_STORE, auth_rate_limit, 
 from contacts_api.clock import CLOCK_STATE_KEY, Clock, utc_now
 from contacts_api.config import Settings, load_settings
 from contacts_api.contacts.controller import ContactController, document_contacts
+from contacts_api.contacts.service import CONTACT_RULES_STATE_KEY, ContactRules
 from contacts_api.db import DB_CONFIG_STATE_KEY, alchemy_config, provide_db_session
 from contacts_api.docs import ClosedStructSchemaPlugin, docs_assets_router, openapi_config
 from contacts_api.errors import exception_handlers
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Lite
                 DB_CONFIG_STATE_KEY: db_config,
                 ACCOUNTS_STATE_KEY: accounts,
                 CLOCK_STATE_KEY: clock,
+                CONTACT_RULES_STATE_KEY: ContactRules(default_phone_region=settings.default_phone_region),
             }
         ),
         # Logging is set up by whoever runs the app (`contacts-api serve` hands Granian logs.py's
@@ -86,5 +88,5 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Lite
     # access log times every request, the router's 404 and 405 included; HEAD becomes GET before
     # routing.
     app.asgi_handler = drain_unread_request_body(request_log_middleware(head_as_get(app.asgi_handler)))
-    document_contacts(app.openapi_schema, clock().date())
+    document_contacts(app.openapi_schema)
     return app

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import msgspec
+import phonenumbers
 from dotenv import dotenv_values
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -91,6 +92,9 @@ class Settings(
     mail_poll_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
     require_verified_email: bool = False
     rate_limit_mails: NonNegativeInt = 5  # mails per account per hour; 0: no limit
+    # ISO 3166-1 alpha-2 region for phone numbers typed without a leading +: "US" reads
+    # "(555) 010-0200" as +15550100200. Empty: only numbers with a + get an E.164 form.
+    default_phone_region: str = ""
 
     @property
     def is_sqlite(self) -> bool:
@@ -214,12 +218,25 @@ def load_settings(
         settings = msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise SettingsError(_describe(exc)) from None
-    settings = msgspec.structs.replace(settings, public_url=settings.public_url.rstrip("/"))
+    settings = msgspec.structs.replace(
+        settings,
+        public_url=settings.public_url.rstrip("/"),
+        default_phone_region=settings.default_phone_region.strip().upper(),
+    )
     _check_urls(settings)
+    _check_phone_region(settings.default_phone_region)
     return _with_jwt_secret(settings) if for_serving else settings
 
 
 SUPPORTED_DATABASES = ("sqlite+aiosqlite", "postgresql+asyncpg")
+
+
+def _check_phone_region(region: str) -> None:
+    if region and region not in phonenumbers.SUPPORTED_REGIONS:
+        raise SettingsError(
+            "invalid setting DEFAULT_PHONE_REGION: give an ISO 3166-1 alpha-2 region that has phone numbers,"
+            " such as US, GB or DE, or leave it empty"
+        )
 
 
 def _check_urls(settings: Settings) -> None:

@@ -6,9 +6,7 @@ pages work offline and under a `'self'`-only Content-Security-Policy.
 
 from __future__ import annotations
 
-import calendar
 import dataclasses
-import datetime
 from pathlib import Path
 from typing import Any
 
@@ -147,54 +145,3 @@ def _replace_references(node: Any, old: str, new: str, seen: set[int]) -> None:
     elif dataclasses.is_dataclass(node) and not isinstance(node, type):
         for field in dataclasses.fields(node):
             _replace_references(getattr(node, field.name), old, new, seen)
-
-
-def iso_dates_between_pattern(first_year: int, last_day: datetime.date) -> str:
-    """A regex matching exactly the valid ISO dates from 1 January of `first_year` to `last_day`.
-
-    JSON Schema cannot compare dates, but a pattern can list them, so the document can state a
-    rule such as "a birthday is not in the future" and clients (and fuzzers) can tell a valid
-    date before sending it. Leap days are listed year by year: plain, and easy to check.
-    """
-
-    def month_and_day(month: int, up_to: int = 31) -> str:
-        last = min(calendar.monthrange(2001, month)[1], up_to)  # 2001: a common year
-        return f"{month:02d}-{_digits_between('01', f'{last:02d}')}"
-
-    year = last_day.year
-    any_month_and_day = _one_of([month_and_day(month) for month in range(1, 13)])
-    leap_years = [f"{y:04d}" for y in range(first_year, year + 1) if calendar.isleap(y)]
-    if leap_years and leap_years[-1] == f"{year:04d}" and (last_day.month, last_day.day) < (2, 29):
-        leap_years.pop()  # this year's leap day is still to come
-    branches = [
-        f"{_digits_between(f'{first_year:04d}', f'{year - 1:04d}')}-{any_month_and_day}",
-        f"{_one_of(leap_years)}-02-29",
-        *(f"{year:04d}-{month_and_day(month)}" for month in range(1, last_day.month)),
-        f"{year:04d}-{month_and_day(last_day.month, last_day.day)}",
-    ]
-    return "^" + _one_of(branches) + "$"
-
-
-def _digits_between(low: str, high: str) -> str:
-    """A regex for the digit strings of one width from `low` to `high`, e.g. 1000 to 2025."""
-    if low == high:
-        return low
-    width = len(low)
-    if low == "0" * width and high == "9" * width:
-        return "[0-9]" if width == 1 else f"[0-9]{{{width}}}"
-    if low[0] == high[0]:
-        return low[0] + _digits_between(low[1:], high[1:])
-    if width == 1:
-        return f"[{low}-{high}]"
-    rest = width - 1
-    branches = [low[0] + _digits_between(low[1:], "9" * rest)]
-    if int(high[0]) - int(low[0]) > 1:
-        first, last = int(low[0]) + 1, int(high[0]) - 1
-        digit = str(first) if first == last else f"[{first}-{last}]"
-        branches.append(digit + ("[0-9]" if rest == 1 else f"[0-9]{{{rest}}}"))
-    branches.append(high[0] + _digits_between("0" * rest, high[1:]))
-    return _one_of(branches)
-
-
-def _one_of(alternatives: list[str]) -> str:
-    return alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"

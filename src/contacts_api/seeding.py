@@ -12,13 +12,17 @@ from collections.abc import Callable
 import msgspec
 from litestar.stores.memory import MemoryStore
 from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils.compat import uuid7
 
 from contacts_api.accounts.models import UserModel
 from contacts_api.accounts.schemas import Signup, User
 from contacts_api.accounts.services import AccountsConfig, AccountService
 from contacts_api.clock import utc_now
 from contacts_api.config import Settings
-from contacts_api.contacts.models import ContactModel
+from contacts_api.contacts.phones import e164_of
+from contacts_api.contacts.repository import ContactRepository
+from contacts_api.contacts.schemas import Contact, EmailEntry, PhoneEntry
+from contacts_api.contacts.service import with_primaries
 from contacts_api.db import create_engine
 from contacts_api.mail.worker import Mailer
 
@@ -26,6 +30,8 @@ FIRST_NAMES = ["Ada", "Grace", "Alan", "Katherine", "Edsger", "Barbara", "Donald
                "Margaret", "Dennis", "Radia", "Tim", "Hedy", "Ken", "Sophie", "Niklaus", "Yukihiro"]  # fmt: skip
 LAST_NAMES = ["Lovelace", "Hopper", "Turing", "Johnson", "Dijkstra", "Liskov", "Knuth", "Allen", "Zola", "Ritchie",
               "Hamilton", "Perlman", "Berners-Lee", "Lamarr", "Thompson", "Wilson", "Wirth", "Matsumoto"]  # fmt: skip
+
+TAGS = [["family"], ["work"], [], ["friends", "book club"], []]
 
 
 class SeedError(ValueError):
@@ -70,7 +76,10 @@ async def seed(
                 )
                 session.add(user)
                 await session.flush()
-                session.add_all(_contacts(user, contacts, rng, today))
+                # Through the repository, which writes each contact's index rows with it.
+                repository = ContactRepository(session=session, owner_id=user.id)
+                for contact in _contacts(user, contacts, rng, today):
+                    await repository.add_contact(contact)
                 emails.append(user.email)
             advance(1)
     finally:
@@ -78,16 +87,27 @@ async def seed(
     return emails
 
 
-def _contacts(owner: UserModel, count: int, rng: random.Random, today: datetime.date) -> list[ContactModel]:
-    return [
-        ContactModel(
+def _contacts(owner: UserModel, count: int, rng: random.Random, today: datetime.date) -> list[Contact]:
+    now = utc_now()
+    contacts = []
+    for index in range(count):
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        address = f"{first.lower()}.{last.lower()}.{index}@example.org".replace("é", "e").replace("ë", "e")
+        phone = f"+1 555 {rng.randrange(1000):03d} {rng.randrange(10000):04d}"
+        birthday = today - datetime.timedelta(days=rng.randrange(18 * 365, 80 * 365))
+        contact = Contact(
+            id=uuid7(),
             owner_id=owner.id,
-            first_name=(first := rng.choice(FIRST_NAMES)),
-            last_name=(last := rng.choice(LAST_NAMES)),
-            email=f"{first.lower()}.{last.lower()}.{index}@example.org".replace("é", "e").replace("ë", "e"),
-            phone=f"+1 555 {rng.randrange(1000):03d} {rng.randrange(10000):04d}",
-            birthday=today - datetime.timedelta(days=rng.randrange(18 * 365, 80 * 365)),
+            first_name=first,
+            last_name=last,
+            emails=[EmailEntry(value=address, label="home")],
+            phones=[PhoneEntry(value=phone, label="mobile", e164=e164_of(phone, ""))],
+            birthday=birthday.isoformat() if index % 5 else birthday.strftime("--%m-%d"),
+            tags=TAGS[index % len(TAGS)],
+            favorite=index % 7 == 0,
             notes=None if index % 3 else "Seeded for a demo",
+            created_at=now,
+            updated_at=now,
         )
-        for index in range(count)
-    ]
+        contacts.append(with_primaries(contact))
+    return contacts

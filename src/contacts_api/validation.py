@@ -70,17 +70,20 @@ EmailText = Annotated[
 ]
 
 
-def trimmed_text(*, max_length: int, description: str, examples: list[str]) -> msgspec.Meta:
-    """Text of 1 to `max_length` characters once surrounding white space is trimmed.
+def trimmed_text(*, max_length: int, description: str, examples: list[str], may_be_empty: bool = False) -> msgspec.Meta:
+    """Text of 1 (0 if `may_be_empty`) to `max_length` characters once surrounding white space
+    is trimmed.
 
     Said as a pattern (first and last non-space character, up to `max_length` in all between
     them), so the limit counts the trimmed text, as the contract has it, and the document can
     state it; the raw value may carry up to 100 characters of white space around it.
     """
-    pattern = rf"^\s*[^\s\x00](?:[^\x00]{{0,{max_length - 2}}}[^\s\x00])?\s*$"
+    inner = rf"[^\s\x00](?:[^\x00]{{0,{max_length - 2}}}[^\s\x00])?"
+    pattern = rf"^\s*(?:{inner})?\s*$" if may_be_empty else rf"^\s*{inner}\s*$"
+    least = 0 if may_be_empty else 1
     return msgspec.Meta(
         max_length=max_length + 100,
-        pattern=pattern_meaning(pattern, f"Must be 1 to {max_length} characters once trimmed, with no NUL"),
+        pattern=pattern_meaning(pattern, f"Must be {least} to {max_length} characters once trimmed, with no NUL"),
         description=description,
         examples=examples,
     )
@@ -124,3 +127,21 @@ def check_fields(model: type[msgspec.Struct], fields: Mapping[str, Any]) -> None
             msgspec.convert(value, types[name])
         except msgspec.ValidationError as exc:
             raise invalid_field(name, plain_message(split_location(str(exc))[0])) from None
+
+
+def converted_fields(model: type[msgspec.Struct], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """`fields` (builtins: dicts, lists, strings) converted to the types of `model`'s fields and
+    checked against their constraints, nested entries included, as the request decoder would;
+    a 400 naming the first (top-level) field that breaks its rule."""
+    types = _field_types(model)
+    converted: dict[str, Any] = {}
+    for name, value in fields.items():
+        try:
+            converted[name] = msgspec.convert(value, types[name])
+        except msgspec.ValidationError as exc:
+            text = str(exc)
+            message, _ = split_location(text)
+            where = text.rpartition(" - at `$")[2].rstrip("`") if " - at `$" in text else ""
+            detail = plain_message(message) + (f" (at {name}{where})" if where else "")
+            raise invalid_field(name, detail) from None
+    return converted

@@ -36,7 +36,7 @@ async def test_each_item_is_a_contact_with_next_birthday(client: Client, user: A
     clock.set_date(datetime.date(2026, 6, 10))
     created = await create_contact(client, user, birthday="1990-06-12")
     [item] = (await client.get("/api/contacts/birthdays", headers=user.headers)).json()
-    assert item == {**created, "next_birthday": "2026-06-12"}
+    assert item == {**created, "next_birthday": "2026-06-12", "age": 36}
 
 
 async def test_the_window_wraps_over_new_year(client: Client, user: ApiUser, clock: PinnedClock) -> None:

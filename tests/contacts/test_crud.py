@@ -9,7 +9,10 @@ from contacts_api.config import Settings
 from tests.conftest import ApiUser, query_scalar
 from tests.contacts.conftest import Client, contact_body, create_contact
 
-CONTACT_FIELDS = {"id", "first_name", "last_name", "email", "phone", "birthday", "notes", "created_at", "updated_at"}
+CONTACT_FIELDS = {
+    "id", "first_name", "last_name", "email", "phone", "emails", "phones", "addresses", "organization", "job_title",
+    "birthday", "notes", "tags", "favorite", "created_at", "updated_at",
+}  # fmt: skip
 
 
 async def test_create_returns_201_with_every_field(client: Client, user: ApiUser) -> None:
@@ -74,11 +77,23 @@ async def test_put_without_notes_clears_them(client: Client, user: ApiUser) -> N
     assert response.json()["notes"] is None
 
 
-async def test_put_needs_every_required_field(client: Client, user: ApiUser) -> None:
+async def test_put_needs_the_first_name(client: Client, user: ApiUser) -> None:
     created = await create_contact(client, user)
-    response = await client.put(f"/api/contacts/{created['id']}", headers=user.headers, json={"first_name": "X"})
+    response = await client.put(f"/api/contacts/{created['id']}", headers=user.headers, json={"last_name": "X"})
     assert response.status_code == 400
+    assert response.json()["extra"][0]["key"] == "first_name"
     assert (await client.get(f"/api/contacts/{created['id']}", headers=user.headers)).json() == created
+
+
+async def test_put_clears_every_optional_field_it_does_not_send(client: Client, user: ApiUser) -> None:
+    created = await create_contact(client, user, tags=["family"], favorite=True, organization="Navy")
+    response = await client.put(f"/api/contacts/{created['id']}", headers=user.headers, json={"first_name": "X"})
+    assert response.status_code == 200
+    body = response.json()
+    assert {key: body[key] for key in ("last_name", "email", "phone", "emails", "phones", "birthday", "notes")} == {
+        "last_name": "", "email": None, "phone": None, "emails": [], "phones": [], "birthday": None, "notes": None,
+    }  # fmt: skip
+    assert (body["tags"], body["favorite"], body["organization"]) == ([], False, None)
 
 
 async def test_patch_changes_only_the_fields_sent(client: Client, user: ApiUser) -> None:
@@ -89,8 +104,8 @@ async def test_patch_changes_only_the_fields_sent(client: Client, user: ApiUser)
     assert response.status_code == 200
     body = response.json()
     assert body["phone"] == "555-0100-999"
-    unchanged = {key: body[key] for key in CONTACT_FIELDS - {"phone", "updated_at"}}
-    assert unchanged == {key: created[key] for key in CONTACT_FIELDS - {"phone", "updated_at"}}
+    unchanged = {key: body[key] for key in CONTACT_FIELDS - {"phone", "phones", "updated_at"}}
+    assert unchanged == {key: created[key] for key in CONTACT_FIELDS - {"phone", "phones", "updated_at"}}
 
 
 async def test_patch_with_null_notes_clears_them_and_absent_notes_keep_them(client: Client, user: ApiUser) -> None:
@@ -104,9 +119,9 @@ async def test_patch_with_null_notes_clears_them_and_absent_notes_keep_them(clie
 
 async def test_patch_rejects_null_for_a_required_field(client: Client, user: ApiUser) -> None:
     created = await create_contact(client, user)
-    response = await client.patch(f"/api/contacts/{created['id']}", headers=user.headers, json={"email": None})
+    response = await client.patch(f"/api/contacts/{created['id']}", headers=user.headers, json={"first_name": None})
     assert response.status_code == 400
-    assert response.json()["extra"][0]["key"] == "email"
+    assert response.json()["extra"][0]["key"] == "first_name"
 
 
 async def test_empty_patch_changes_nothing(client: Client, user: ApiUser) -> None:

@@ -1,6 +1,7 @@
-"""Each contacts route costs the database two statements, the session check and its own work,
-and runs them without a transaction around them (no BEGIN or COMMIT round trips); PostgreSQL
-plans each for its own values."""
+"""Each contacts read (and the delete) costs the database two statements, the session check and
+its own work, and runs them without a transaction around them (no BEGIN or COMMIT round trips);
+the writes, which also write the index tables, run in one transaction. PostgreSQL plans each
+statement for its own values."""
 
 from __future__ import annotations
 
@@ -41,9 +42,7 @@ def statements_sent(app: Litestar) -> Iterator[list[str | None]]:
         ("GET", "/api/contacts?q=ada", None),
         ("GET", "/api/contacts/{id}", None),
         ("GET", "/api/contacts/birthdays", None),
-        ("POST", "/api/contacts", contact_body(email="second@example.com")),
-        ("PUT", "/api/contacts/{id}", contact_body(phone="+1 555 010 0999")),
-        ("PATCH", "/api/contacts/{id}", {"notes": "changed"}),
+        ("GET", "/api/contacts/tags", None),
         ("DELETE", "/api/contacts/{id}", None),
     ],
 )
@@ -55,6 +54,25 @@ async def test_a_contacts_route_is_two_statements_without_a_transaction(
         response = await client.request(method, path.format(id=contact["id"]), json=body, headers=user.headers)
     assert response.status_code < 300, response.text
     assert isolation_levels == ["AUTOCOMMIT", "AUTOCOMMIT"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/api/contacts", contact_body(email="second@example.com")),
+        ("PUT", "/api/contacts/{id}", contact_body(phone="+1 555 010 0999")),
+        ("PATCH", "/api/contacts/{id}", {"notes": "changed"}),
+    ],
+)
+async def test_a_contact_write_runs_in_one_transaction_with_its_index_rows(
+    app: Litestar, client: Client, user: ApiUser, method: str, path: str, body: dict[str, Any] | None
+) -> None:
+    # The row and its index rows (emails, phones, tags) commit together or not at all.
+    contact = await create_contact(client, user)
+    with statements_sent(app) as isolation_levels:
+        response = await client.request(method, path.format(id=contact["id"]), json=body, headers=user.headers)
+    assert response.status_code < 300, response.text
+    assert "AUTOCOMMIT" not in isolation_levels
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)

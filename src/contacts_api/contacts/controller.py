@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -18,7 +17,7 @@ from litestar.exceptions import (
     ServiceUnavailableException,
     ValidationException,
 )
-from litestar.openapi.spec import Link, OpenAPI, OpenAPIFormat, OpenAPIResponse, Operation, Schema
+from litestar.openapi.spec import Example, Link, OpenAPI, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,19 +26,24 @@ from contacts_api.accounts.guards import BEARER_SECURITY, requires_user
 from contacts_api.accounts.schemas import User
 from contacts_api.clock import CLOCK_STATE_KEY
 from contacts_api.contacts.schemas import (
+    MAX_ADDRESSES,
+    MAX_EMAILS,
+    MAX_PHONES,
     PATCH_EXAMPLES,
     WRITE_EXAMPLES,
     Contact,
     ContactFilters,
     ContactPatchDTO,
     ContactReadDTO,
+    ContactSort,
     ContactWriteDTO,
+    TagCount,
     UpcomingBirthday,
     UpcomingBirthdayDTO,
 )
-from contacts_api.contacts.service import EARLIEST_BIRTHDAY, ContactService
+from contacts_api.contacts.service import CONTACT_RULES_STATE_KEY, ContactService
 from contacts_api.db import one_statement_without_transaction
-from contacts_api.docs import iso_dates_between_pattern, name_response_schema
+from contacts_api.docs import name_response_schema
 from contacts_api.errors import BODY_ERRORS, ConflictError
 from contacts_api.validation import STORABLE_TEXT
 
@@ -47,6 +51,16 @@ SearchText = Annotated[
     str | None, Parameter(max_length=320, pattern=STORABLE_TEXT, description="Case- and accent-insensitive substring")
 ]
 ContactId = Annotated[uuid.UUID, Parameter(description="The contact's id")]
+TagParameter = Annotated[
+    str,
+    Parameter(
+        min_length=1,
+        max_length=140,
+        pattern=STORABLE_TEXT,
+        description="A tag, compared case-insensitively (surrounding spaces ignored)",
+        examples=[Example(value="family")],
+    ),
+]
 ContactWriteData = Annotated[DTOData[Contact], WRITE_EXAMPLES]
 ContactPatchData = Annotated[DTOData[Contact], PATCH_EXAMPLES]
 
@@ -70,33 +84,31 @@ class CreateContactOperation(Operation):
             }
 
 
-def document_contacts(openapi: OpenAPI, today: datetime.date) -> None:
-    """What the generated document cannot say by itself: the page's name, the birthday range."""
+def document_contacts(openapi: OpenAPI) -> None:
+    """What the generated document cannot say by itself: the page's name, and the sizes of the
+    lists a body may send (Litestar's DTOs check them through the service, not the schema)."""
     name_response_schema(openapi, "/api/contacts", "get", "ContactPage", {"total": "All contacts matching the filters"})
-    document_birthday_rule(openapi, today)
-
-
-def document_birthday_rule(openapi: OpenAPI, today: datetime.date) -> None:
-    """State the birthday range (from EARLIEST_BIRTHDAY, not in the future) in the schema of every
-    birthday a client sends, as a pattern of the dates up to `today`. The document is built at
-    start-up: a server running past midnight (UTC) keeps yesterday's bound until restarted."""
-    pattern = iso_dates_between_pattern(EARLIEST_BIRTHDAY.year, today)
+    limits = {"emails": MAX_EMAILS, "phones": MAX_PHONES, "addresses": MAX_ADDRESSES}
     for name in ("ContactWrite", "ContactPatch"):
         schema = (openapi.components.schemas or {}).get(name)
-        birthday = schema.properties.get("birthday") if isinstance(schema, Schema) and schema.properties else None
-        for candidate in [birthday, *(getattr(birthday, "one_of", None) or [])]:
-            if isinstance(candidate, Schema) and candidate.format == OpenAPIFormat.DATE:
-                candidate.pattern = pattern
+        properties = schema.properties if isinstance(schema, Schema) and schema.properties else {}
+        for field, limit in limits.items():
+            for candidate in [properties.get(field), *(getattr(properties.get(field), "one_of", None) or [])]:
+                if isinstance(candidate, Schema) and candidate.type == OpenAPIType.ARRAY:
+                    candidate.max_items = limit
 
 
 def provide_contact_service(db_session: AsyncSession, request: Request[User, Any, Any], state: State) -> ContactService:
-    return ContactService(db_session, owner_id=request.user.id, clock=state[CLOCK_STATE_KEY])
+    return ContactService(
+        db_session, owner_id=request.user.id, clock=state[CLOCK_STATE_KEY], rules=state[CONTACT_RULES_STATE_KEY]
+    )
 
 
 class ContactController(Controller):
-    """The address book's routes. Each is one SQL statement (see ContactRepository), so each says
-    it runs without a transaction (`opt=one_statement_without_transaction()`); a route added here
-    without saying so gets a transaction."""
+    """The address book's routes. The reads and the delete are one SQL statement each (see
+    ContactRepository), so each says it runs without a transaction
+    (`opt=one_statement_without_transaction()`); the writes that also write the index tables, and
+    any route added here without saying so, get a transaction."""
 
     path = "/api/contacts"
     tags = ["Contacts"]
@@ -109,7 +121,6 @@ class ContactController(Controller):
     @post(
         "/",
         operation_id="createContact",
-        opt=one_statement_without_transaction(),
         operation_class=CreateContactOperation,
         dto=ContactWriteDTO,
         status_code=HTTP_201_CREATED,
@@ -129,16 +140,47 @@ class ContactController(Controller):
     async def list_contacts(
         self,
         contacts: ContactService,
-        q: Annotated[SearchText, Parameter(description="Substring of first name, last name or email")] = None,
+        q: Annotated[
+            SearchText,
+            Parameter(
+                description=(
+                    "Case- and accent-insensitive substring of the first name, last name, organization or any"
+                    " email; with 3 digits or more, also a substring of any phone's digits (`5550100` finds"
+                    " `+1 (555) 010-0200`). `%` and `_` match literally"
+                ),
+                examples=[Example(value="hopp"), Example(value="5550100")],
+            ),
+        ] = None,
         first_name: SearchText = None,
         last_name: SearchText = None,
-        email: SearchText = None,
+        email: Annotated[SearchText, Parameter(description="Substring of any of the contact's emails")] = None,
+        tag: Annotated[
+            list[TagParameter] | None,
+            Parameter(
+                max_items=20,
+                description="Only contacts with this tag (case-insensitive); repeat it for contacts with all of them",
+            ),
+        ] = None,
+        favorite: Annotated[
+            bool | None, Parameter(description="Only favourites (true) or only the others (false)")
+        ] = None,
+        sort: Annotated[
+            ContactSort,
+            Parameter(
+                description=(
+                    "`name`: last name, first name, id, case- and accent-insensitively; `created_at`, `updated_at`"
+                    " (then id); a leading `-` reverses the order"
+                )
+            ),
+        ] = "name",
         limit: Annotated[int, Parameter(ge=1, le=100, description="Page size")] = 20,
         offset: Annotated[int, Parameter(ge=0, le=1_000_000_000, description="Contacts to skip")] = 0,
     ) -> OffsetPagination[Contact]:
-        """Sorted by last name, first name and id; `total` counts every match."""
-        filters = ContactFilters(q=q, first_name=first_name, last_name=last_name, email=email)
-        items, total = await contacts.list_contacts(filters, limit=limit, offset=offset)
+        """A page of the contacts matching every filter given, in `sort` order; `total` counts every match."""
+        filters = ContactFilters(
+            q=q, first_name=first_name, last_name=last_name, email=email, tags=tuple(tag or ()), favorite=favorite
+        )
+        items, total = await contacts.list_contacts(filters, sort=sort, limit=limit, offset=offset)
         return OffsetPagination(items=items, total=total, limit=limit, offset=offset)
 
     @get(
@@ -153,9 +195,26 @@ class ContactController(Controller):
         self,
         contacts: ContactService,
         days: Annotated[int, Parameter(ge=1, le=366, description="How many days ahead, today included")] = 7,
+        tag: Annotated[
+            TagParameter | None, Parameter(description="Only contacts with this tag (case-insensitive)")
+        ] = None,
     ) -> list[UpcomingBirthday]:
-        """Contacts whose next birthday (UTC) falls from today to today + `days`, soonest first."""
-        return await contacts.upcoming_birthdays(days)
+        """Contacts whose next birthday (UTC) falls from today to today + `days` inclusive, soonest first,
+        then by name; year-less birthdays (`--MM-DD`) included, with `age` null. A 29 February birthday
+        falls on 28 February in common years."""
+        return await contacts.upcoming_birthdays(days, tag)
+
+    @get(
+        "/tags",
+        operation_id="listTags",
+        opt=one_statement_without_transaction(),
+        return_dto=None,
+        summary="Tags in use, with their counts",
+        raises=[NotAuthorizedException, ServiceUnavailableException],
+    )
+    async def list_tags(self, contacts: ContactService) -> list[TagCount]:
+        """Every tag on your contacts, compared case-insensitively, sorted by name, with how many contacts have it."""
+        return await contacts.tag_counts()
 
     @get(
         "/{contact_id:uuid}",
@@ -170,7 +229,6 @@ class ContactController(Controller):
     @put(
         "/{contact_id:uuid}",
         operation_id="replaceContact",
-        opt=one_statement_without_transaction(),
         dto=ContactWriteDTO,
         summary="Replace a contact",
         raises=[*BODY_ERRORS, NotAuthorizedException, NotFoundException, ConflictError],
@@ -181,7 +239,6 @@ class ContactController(Controller):
     @patch(
         "/{contact_id:uuid}",
         operation_id="updateContact",
-        opt=one_statement_without_transaction(),
         dto=ContactPatchDTO,
         summary="Change some fields of a contact",
         raises=[*BODY_ERRORS, NotAuthorizedException, NotFoundException, ConflictError],

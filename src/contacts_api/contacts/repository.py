@@ -4,7 +4,8 @@ The repository's base statement selects the owner's rows only, so every read of 
 (`get_one_or_none`, `get_many`, `get_many_and_count`, `count`) and the `get` that its own
 `update` and `delete` start from is owner-scoped by construction; the statements written here
 take the owner from the repository too. Rows become `Contact` structs by column name, in one
-place (`contact_from_row`, and `exact_contact_from_row` for rows of the entity's columns alone).
+place (`contact_from_row`); the index tables (models.py) are written from a contact's lists in
+one place too (`IndexRows`), in the same transaction as the row.
 
 The routes' reads and writes are hand-written statements, each where the repository's API was
 measured to cost too much (`python -m benchmarks --compare-with`, README "Performance"); each
@@ -18,10 +19,10 @@ import datetime
 import functools
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from sqlalchemy import (
     ColumnElement,
@@ -31,34 +32,118 @@ from sqlalchemy import (
     case,
     delete,
     func,
+    insert,
     or_,
     select,
     true,
+    union,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contacts_api.contacts.models import BIRTHDAY_MONTH_DAY, CONTACTS, ContactModel, search_key
-from contacts_api.contacts.schemas import Contact, ContactFilters, UpcomingBirthday
-from contacts_api.text import fold
+from contacts_api.contacts.models import (
+    CONTACT_EMAILS,
+    CONTACT_PHONES,
+    CONTACT_TAGS,
+    CONTACTS,
+    ContactModel,
+    search_key,
+)
+from contacts_api.contacts.phones import digits_of
+from contacts_api.contacts.schemas import (
+    Contact,
+    ContactFilters,
+    ContactSort,
+    EmailEntry,
+    PhoneEntry,
+    TagCount,
+    UpcomingBirthday,
+)
+from contacts_api.text import fold, tag_key
 
-SEARCHABLE = ("first_name", "last_name", "email")
 _FEBRUARY_28, _FEBRUARY_29 = 228, 229
 _LIKE_SPECIALS = re.compile(r"([\\%_])")
-_CONTACT_FIELDS = Contact.__struct_fields__
+# The entity's fields that are columns; `email` and `phone` are views of the lists.
+DERIVED_FIELDS = frozenset({"email", "phone"})
+STORED_FIELDS = tuple(name for name in Contact.__struct_fields__ if name not in DERIVED_FIELDS)
 # Every column the entity has, labelled with its field's name: rows map onto it by name.
-CONTACT_COLUMNS = tuple(CONTACTS.c[name].label(name) for name in _CONTACT_FIELDS)
+CONTACT_COLUMNS = tuple(CONTACTS.c[name].label(name) for name in STORED_FIELDS)
+# Lists whose entries the index tables mirror.
+INDEXED_LISTS = frozenset({"emails", "phones", "tags"})
+# A `q` with this many digits also searches the phones' digits.
+MIN_PHONE_DIGITS = 3
 
 
 def contact_from_row(row: Row[Any]) -> Contact:
     """The one mapping from a row of CONTACT_COLUMNS (and maybe more) to the struct, by name."""
     mapping = row._mapping
-    return Contact(**{name: mapping[name] for name in _CONTACT_FIELDS})
+    emails: list[EmailEntry] = mapping["emails"]
+    phones: list[PhoneEntry] = mapping["phones"]
+    return Contact(
+        **{name: mapping[name] for name in STORED_FIELDS},
+        email=emails[0].value if emails else None,
+        phone=phones[0].value if phones else None,
+    )
 
 
 def exact_contact_from_row(row: Row[Any]) -> Contact:
-    """contact_from_row for a row of CONTACT_COLUMNS alone: a third faster."""
-    return Contact(**row._mapping)
+    """contact_from_row for a row of CONTACT_COLUMNS alone: faster."""
+    mapping = row._mapping
+    emails: list[EmailEntry] = mapping["emails"]
+    phones: list[PhoneEntry] = mapping["phones"]
+    return Contact(**mapping, email=emails[0].value if emails else None, phone=phones[0].value if phones else None)
+
+
+def birthday_parts(birthday: str | None) -> tuple[int | None, int | None]:
+    """(month * 100 + day, year or None) of a stored birthday (`YYYY-MM-DD` or `--MM-DD`)."""
+    if birthday is None:
+        return None, None
+    year = None if birthday.startswith("--") else int(birthday[:4])
+    return int(birthday[-5:-3]) * 100 + int(birthday[-2:]), year
+
+
+def with_derived_columns(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns to write for `fields` (stored fields only): the fields themselves, plus the
+    search key of each name among them and the birthday's parts."""
+    columns = {name: value for name, value in fields.items() if name not in DERIVED_FIELDS}
+    for name in ("first_name", "last_name", "organization"):
+        if name in fields:
+            columns[f"{name}_key"] = search_key(fields[name])
+    if "birthday" in fields:
+        columns["birthday_month_day"], columns["birthday_year"] = birthday_parts(fields["birthday"])
+    return columns
+
+
+@dataclass(frozen=True)
+class IndexRows:
+    """The index tables' rows for one contact's lists (models.py): one place, for every writer."""
+
+    owner_id: uuid.UUID
+    contact_id: uuid.UUID
+
+    def emails(self, entries: Iterable[EmailEntry]) -> list[dict[str, Any]]:
+        return [{"owner_id": self.owner_id, "contact_id": self.contact_id, "address": e.value} for e in entries]
+
+    def phones(self, entries: Iterable[PhoneEntry]) -> list[dict[str, Any]]:
+        return [
+            {
+                "owner_id": self.owner_id,
+                "contact_id": self.contact_id,
+                "position": position,
+                "digits": digits_of(entry.value),
+                "e164": entry.e164,
+            }
+            for position, entry in enumerate(entries)
+        ]
+
+    def tags(self, names: Iterable[str]) -> list[dict[str, Any]]:
+        return [
+            {"owner_id": self.owner_id, "contact_id": self.contact_id, "tag_key": tag_key(name), "name": name}
+            for name in names
+        ]
+
+
+_INDEX_TABLES = {"emails": CONTACT_EMAILS, "phones": CONTACT_PHONES, "tags": CONTACT_TAGS}
 
 
 def like_pattern(fragment: str) -> str:
@@ -70,80 +155,161 @@ def contains(column: ColumnElement[str], pattern_parameter: str) -> ColumnElemen
     return column.like(bindparam(pattern_parameter), escape="\\")
 
 
-# Where each filter looks: the names' search keys (text.fold, written with each row), and the
-# email, stored lower-cased, which folding leaves as it is. Each is trigram-indexed on PostgreSQL.
-_SEARCHED_COLUMN = {
-    "first_name": CONTACTS.c.first_name_key,
-    "last_name": CONTACTS.c.last_name_key,
-    "email": CONTACTS.c.email,
-}
+_OWNER = CONTACTS.c.owner_id == bindparam("owner")
 
 
-def search_conditions(*, q: bool, fields: frozenset[str]) -> list[ColumnElement[bool]]:
-    """`q` in any searchable field, and each per-field filter in its own field; the patterns
-    are the parameters `search_parameters` names."""
-    conditions: list[ColumnElement[bool]] = []
-    if q:
-        conditions.append(or_(*(contains(_SEARCHED_COLUMN[name], "q") for name in SEARCHABLE)))
-    conditions.extend(contains(_SEARCHED_COLUMN[name], name) for name in SEARCHABLE if name in fields)
+def _emails_containing(parameter: str) -> Select[Any]:
+    return select(CONTACT_EMAILS.c.contact_id).where(
+        CONTACT_EMAILS.c.owner_id == bindparam("owner"), contains(CONTACT_EMAILS.c.address, parameter)
+    )
+
+
+def _tagged(parameter: str) -> ColumnElement[bool]:
+    return CONTACTS.c.id.in_(
+        select(CONTACT_TAGS.c.contact_id).where(
+            CONTACT_TAGS.c.owner_id == bindparam("owner"), CONTACT_TAGS.c.tag_key == bindparam(parameter)
+        )
+    )
+
+
+def _q_matches(digits: bool) -> ColumnElement[bool]:
+    """`q` in a name, the organization or any email, or (`digits`) its digits in any phone's.
+
+    A union of one index-served lookup per place (trigram indexes on PostgreSQL), rather than
+    one OR over the book: an OR that reaches into other tables makes PostgreSQL test every
+    contact of the owner in turn."""
+    arms = [
+        select(CONTACTS.c.id).where(_OWNER, contains(CONTACTS.c[key], "q"))
+        for key in ("first_name_key", "last_name_key", "organization_key")
+    ]
+    arms.append(_emails_containing("q"))
+    if digits:
+        arms.append(
+            select(CONTACT_PHONES.c.contact_id).where(
+                CONTACT_PHONES.c.owner_id == bindparam("owner"), contains(CONTACT_PHONES.c.digits, "q_digits")
+            )
+        )
+    return CONTACTS.c.id.in_(union(*arms))
+
+
+@dataclass(frozen=True)
+class SearchShape:
+    """Which filters a search has (not their values): what its statement is built, and cached, for."""
+
+    q: bool = False
+    q_digits: bool = False
+    first_name: bool = False
+    last_name: bool = False
+    email: bool = False
+    tags: int = 0
+    favorite: bool = False
+    sort: ContactSort = "name"
+
+
+def search_conditions(shape: SearchShape) -> list[ColumnElement[bool]]:
+    """The owner's rows that match every filter of `shape`; the values are the parameters
+    `search_parameters` names."""
+    conditions: list[ColumnElement[bool]] = [_OWNER]
+    if shape.q:
+        conditions.append(_q_matches(shape.q_digits))
+    if shape.first_name:
+        conditions.append(contains(CONTACTS.c.first_name_key, "first_name"))
+    if shape.last_name:
+        conditions.append(contains(CONTACTS.c.last_name_key, "last_name"))
+    if shape.email:
+        conditions.append(CONTACTS.c.id.in_(_emails_containing("email")))
+    conditions.extend(_tagged(f"tag{index}") for index in range(shape.tags))
+    if shape.favorite:
+        conditions.append(CONTACTS.c.favorite == bindparam("favorite"))
     return conditions
 
 
-def search_parameters(filters: ContactFilters) -> dict[str, str]:
-    """The LIKE patterns of the filters given, folded by the same rule as the stored keys. A value
-    that folds to nothing (only combining marks) filters nothing, deliberately, as if not given."""
-    folded = {name: fold(value) for name in ("q", *SEARCHABLE) if (value := getattr(filters, name))}
-    return {name: like_pattern(value) for name, value in folded.items() if value}
+def search_parameters(filters: ContactFilters, sort: ContactSort = "name") -> tuple[SearchShape, dict[str, Any]]:
+    """The shape of a search and its parameters: LIKE patterns folded by the same rule as the
+    stored keys. A value that folds to nothing (only combining marks) filters nothing,
+    deliberately, as if not given."""
+    folded = {
+        name: fold(value) for name in ("q", "first_name", "last_name", "email") if (value := getattr(filters, name))
+    }
+    parameters: dict[str, Any] = {name: like_pattern(value) for name, value in folded.items() if value}
+    digits = "".join(character for character in (filters.q or "") if character.isdecimal() and character.isascii())
+    if "q" in parameters and len(digits) >= MIN_PHONE_DIGITS:
+        parameters["q_digits"] = like_pattern(digits)
+    tags = list(dict.fromkeys(tag_key(tag.strip()) for tag in filters.tags))
+    parameters.update({f"tag{index}": tag for index, tag in enumerate(tags)})
+    if filters.favorite is not None:
+        parameters["favorite"] = filters.favorite
+    shape = SearchShape(
+        q="q" in parameters,
+        q_digits="q_digits" in parameters,
+        first_name="first_name" in parameters,
+        last_name="last_name" in parameters,
+        email="email" in parameters,
+        tags=len(tags),
+        favorite="favorite" in parameters,
+        sort=sort,
+    )
+    return shape, parameters
 
 
-def with_search_keys(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """`fields` to write, plus the search key of each name among them."""
-    keys = {f"{name}_key": search_key(fields[name]) for name in ("first_name", "last_name") if name in fields}
-    return {**fields, **keys}
+def _sort_columns(sort: ContactSort) -> tuple[str, ...]:
+    """The column names of an order, id last so that the order is total."""
+    if sort.lstrip("-") == "name":
+        return ("last_name_key", "first_name_key", "id")
+    return (sort.lstrip("-"), "id")
 
 
-_OWNER = CONTACTS.c.owner_id == bindparam("owner")
-# By name, compared by the search keys (case- and accent-insensitively, byte order on both
-# databases), then by id: the order the (owner, last_name_key, first_name_key, id) index holds.
-_NAME_ORDER_COLUMNS = (CONTACTS.c.last_name_key, CONTACTS.c.first_name_key, CONTACTS.c.id)
 # Built once: building a statement and its cache key costs more than running it on PostgreSQL.
 _OWNED_ROWS = select(ContactModel).where(ContactModel.owner_id == bindparam("owner"))
 _GET_OWNED = select(*CONTACT_COLUMNS).where(_OWNER, CONTACTS.c.id == bindparam("contact"))
+_GET_OWNED_FOR_UPDATE = _GET_OWNED.with_for_update()
+_TAG_COUNTS = (
+    select(func.min(CONTACT_TAGS.c.name).label("name"), func.count().label("count"))
+    .where(CONTACT_TAGS.c.owner_id == bindparam("owner"))
+    .group_by(CONTACT_TAGS.c.tag_key)
+    .order_by(CONTACT_TAGS.c.tag_key)
+)
 
 
 @functools.cache
-def search_statement(q: bool, fields: frozenset[str]) -> Select[Any]:
-    """One page of an owner's contacts matching `q` and the given per-field filters, sorted by
-    name, and how many match in all.
+def search_statement(shape: SearchShape) -> Select[Any]:
+    """One page of an owner's contacts matching the filters of `shape`, in its order, and how
+    many match in all.
 
     Both come from one statement: the count of matches, left-joined to the page, so that the
     count arrives even when the page is empty (an offset past the end).
     """
-    conditions = [_OWNER, *search_conditions(q=q, fields=fields)]
+    conditions = search_conditions(shape)
+    names = _sort_columns(shape.sort)
+    descending = shape.sort.startswith("-")
+    order_keys = tuple(name for name in names if name not in STORED_FIELDS)  # the keys, not in the entity
     if len(conditions) == 1:
-        # The whole book: the count reads the owner's index entries, the page a range of the
-        # name-ordered index.
+        # The whole book: the count reads the owner's index entries, the page a range of an
+        # ordered index ((owner, name keys, id), (owner, created_at, id), …), forwards or backwards.
         total = select(func.count().label("total")).select_from(CONTACTS).where(*conditions)
-        page = select(*CONTACT_COLUMNS, *_NAME_ORDER_COLUMNS[:2]).where(*conditions).order_by(*_NAME_ORDER_COLUMNS)
+        order = [CONTACTS.c[name].desc() if descending else CONTACTS.c[name] for name in names]
+        page = select(*CONTACT_COLUMNS, *(CONTACTS.c[name] for name in order_keys)).where(*conditions).order_by(*order)
     else:
         # A search: its matches are found once (through the trigram indexes on PostgreSQL), then
         # counted and sorted. Left to itself, the planner walks the name-ordered index and tests
         # every contact before the first match: with the repository's window-count query a
         # 100,000-contact book answered 10 searches a second instead of 279.
         matching = (
-            select(*CONTACT_COLUMNS, *_NAME_ORDER_COLUMNS[:2])
+            select(*CONTACT_COLUMNS, *(CONTACTS.c[name] for name in order_keys))
             .where(*conditions)
             .cte("matching")
             .prefix_with("MATERIALIZED")
         )
         total = select(func.count().label("total")).select_from(matching)
-        page = select(matching).order_by(matching.c.last_name_key, matching.c.first_name_key, matching.c.id)
+        page = select(matching).order_by(
+            *(matching.c[name].desc() if descending else matching.c[name] for name in names)
+        )
     totals = total.subquery("matches")
     page_rows = page.limit(bindparam("limit")).offset(bindparam("offset")).subquery("page")
     return (
         select(totals.c.total, *page_rows.c)
         .select_from(totals.outerjoin(page_rows, true()))
-        .order_by(page_rows.c.last_name_key, page_rows.c.first_name_key, page_rows.c.id)
+        .order_by(*(page_rows.c[name].desc() if descending else page_rows.c[name] for name in names))
     )
 
 
@@ -155,16 +321,21 @@ def _key_to_date(key: int) -> datetime.date:
     return datetime.date(key // 10_000, key // 100 % 100, key % 100)
 
 
+BIRTHDAY_MONTH_DAY = CONTACTS.c.birthday_month_day
+_NAME_ORDER_COLUMNS = (CONTACTS.c.last_name_key, CONTACTS.c.first_name_key, CONTACTS.c.id)
+
+
 @functools.lru_cache(maxsize=1024)
-def upcoming_birthdays_statement(today: datetime.date, days: int) -> Select[Any]:
+def upcoming_birthdays_statement(today: datetime.date, days: int, tagged: bool) -> Select[Any]:
     """An owner's contacts whose next birthday falls in [today, today + days], soonest first,
-    then by name, with that birthday as a `yyyymmdd` key.
+    then by name, with that birthday as a `yyyymmdd` key and the age then (null without a
+    year); `tagged`: only those with the tag given as the `tag` parameter.
 
     The next birthday is computed in SQL from integer keys, which read the same on every
     dialect: the birthday's month and day are placed in this year or, once passed, in the next
     one; in a common year 29 February becomes 28 February. That key is exact but no index can
     serve it; the month-day ranges the window covers can, and narrow a large book to the few
-    rows the key then checks.
+    rows the key then checks. Year-less birthdays have a month and day like the others.
     """
 
     def key_in(year: int) -> ColumnElement[int]:
@@ -176,11 +347,15 @@ def upcoming_birthdays_statement(today: datetime.date, days: int) -> Select[Any]
         return year * 10_000 + in_year
 
     this_year, next_year = key_in(today.year), key_in(today.year + 1)
-    next_birthday = case((this_year >= _date_key(today), this_year), else_=next_year).label("next_birthday")
+    next_birthday = case((this_year >= _date_key(today), this_year), else_=next_year)
+    age = case((CONTACTS.c.birthday_year.is_(None), None), else_=next_birthday // 10_000 - CONTACTS.c.birthday_year)
     last_day = today + datetime.timedelta(days=days)
+    conditions = [_OWNER, month_day_window(today, last_day), next_birthday <= _date_key(last_day)]
+    if tagged:
+        conditions.append(_tagged("tag"))
     return (
-        select(*CONTACT_COLUMNS, next_birthday)
-        .where(_OWNER, month_day_window(today, last_day), next_birthday <= _date_key(last_day))
+        select(*CONTACT_COLUMNS, next_birthday.label("next_birthday"), age.label("age"))
+        .where(*conditions)
         .order_by(next_birthday, *_NAME_ORDER_COLUMNS)
     )
 
@@ -193,7 +368,7 @@ def month_day_window(first_day: datetime.date, last_day: datetime.date) -> Colum
     celebrated on the 28th, so it belongs to any range that holds 28 February of such a year.
     """
     if (last_day - first_day).days >= 365:
-        return true()
+        return BIRTHDAY_MONTH_DAY.is_not(None)
     if first_day.year == last_day.year:
         segments = [(first_day.year, first_day, last_day)]
     else:
@@ -235,21 +410,26 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
         super().__init__(session=session, statement=_OWNED_ROWS.params(owner=owner_id))  # type: ignore[arg-type]
         self.owner_id = owner_id
 
-    async def get_contact(self, contact_id: uuid.UUID) -> Contact | None:
+    async def get_contact(self, contact_id: uuid.UUID, *, for_update: bool = False) -> Contact | None:
         """One prebuilt SELECT rather than `get_one_or_none()`, which builds its statement (and
         the statement's cache key) and loads an ORM entity on every call: a sixth of a read's
-        throughput."""
+        throughput. `for_update` locks the row until the transaction ends (PostgreSQL; SQLite's
+        one writer at a time needs no lock): for a change computed from the current lists."""
         parameters = {"owner": self.owner_id, "contact": contact_id}
-        row = (await self.session.execute(_GET_OWNED, parameters)).one_or_none()
+        statement = _GET_OWNED_FOR_UPDATE if for_update else _GET_OWNED
+        row = (await self.session.execute(statement, parameters)).one_or_none()
         return None if row is None else exact_contact_from_row(row)
 
     async def add_contact(self, contact: Contact) -> Contact:
-        """Raises advanced-alchemy's IntegrityError when the owner already has this email.
+        """The row and its index rows. Raises advanced-alchemy's IntegrityError (or SQLAlchemy's)
+        when one of the emails is on another contact of the owner.
 
         Every column is set here (id and timestamps included), so there is nothing to read back:
-        no refresh, one INSERT."""
-        await self.add(ContactModel(**msgspec.structs.asdict(contact)), auto_refresh=False)
-        return msgspec.structs.replace(contact, owner_id=self.owner_id)  # as add() stored it
+        no refresh."""
+        fields = {name: getattr(contact, name) for name in STORED_FIELDS if name != "owner_id"}
+        await self.add(ContactModel(**with_derived_columns(fields)), auto_refresh=False)
+        await self._write_index_rows(contact.id, {name: fields[name] for name in INDEXED_LISTS}, replace=False)
+        return contact
 
     async def add(self, data: ContactModel, **options: Any) -> ContactModel:
         """advanced-alchemy's `add`, for this owner only."""
@@ -259,26 +439,40 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
     async def update_contact(
         self, contact_id: uuid.UUID, changes: Mapping[str, object], *, now: datetime.datetime
     ) -> Contact | None:
-        """Change the given fields; None when the owner has no such contact.
+        """Change the given fields (stored fields only); None when the owner has no such contact.
 
         One `UPDATE … WHERE owner, id RETURNING *` rather than the repository's `update()`, which
         reads the row first and writes it back (two round trips, three with its refresh): a third
         of a PATCH's database time, and a read-then-write that a concurrent delete turns into a
-        StaleDataError. A contact deleted meanwhile simply matches no row here.
+        StaleDataError. A contact deleted meanwhile simply matches no row here. The index rows of
+        the lists that changed are then replaced.
         """
         if not changes:
             return await self.get_contact(contact_id)
         statement = (
             update(CONTACTS)
             .where(CONTACTS.c.owner_id == self.owner_id, CONTACTS.c.id == contact_id)
-            .values(**with_search_keys(changes), updated_at=now)
+            .values(**with_derived_columns(changes), updated_at=now)
             .returning(*CONTACT_COLUMNS)
         )
         row = (await self.session.execute(statement)).one_or_none()
-        return None if row is None else exact_contact_from_row(row)
+        if row is None:
+            return None
+        lists = {name: changes[name] for name in INDEXED_LISTS if name in changes}
+        await self._write_index_rows(contact_id, lists, replace=True)
+        return exact_contact_from_row(row)
+
+    async def _write_index_rows(self, contact_id: uuid.UUID, lists: Mapping[str, Any], *, replace: bool) -> None:
+        rows = IndexRows(self.owner_id, contact_id)
+        for name, entries in lists.items():
+            table = _INDEX_TABLES[name]
+            if replace:
+                await self.session.execute(delete(table).where(table.c.contact_id == contact_id))
+            if values := getattr(rows, name)(entries):
+                await self.session.execute(insert(table), values)
 
     async def delete_contact(self, contact_id: uuid.UUID) -> bool:
-        """Whether a contact was deleted.
+        """Whether a contact was deleted (its index rows go with it, ON DELETE CASCADE).
 
         One `DELETE … WHERE owner, id` rather than `delete_where()`, which on SQLite (no
         RETURNING for many rows) selects the rows before deleting them: two round trips."""
@@ -290,23 +484,50 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
         result = await self.session.execute(statement)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def search(self, filters: ContactFilters, *, limit: int, offset: int) -> tuple[list[Contact], int]:
+    async def emails_taken(self, addresses: Sequence[str], *, besides: uuid.UUID) -> list[str]:
+        """Which of `addresses` are on another contact of the owner than `besides`."""
+        statement = select(CONTACT_EMAILS.c.address).where(
+            CONTACT_EMAILS.c.owner_id == self.owner_id,
+            CONTACT_EMAILS.c.address.in_(addresses),
+            CONTACT_EMAILS.c.contact_id != besides,
+        )
+        return list((await self.session.scalars(statement)).all())
+
+    async def search(
+        self, filters: ContactFilters, *, sort: ContactSort, limit: int, offset: int
+    ) -> tuple[list[Contact], int]:
         """A page of the contacts matching `filters` (see search_statement), and their number.
 
         The prebuilt statement rather than `get_many_and_count()`: that one builds a new
         statement per call and loads ORM entities (a fifth of the list's throughput), and its
         window count leaves the planner free to scan a large book for a search (see above)."""
-        matched = search_parameters(filters)
-        statement = search_statement("q" in matched, frozenset(matched) - {"q"})
+        shape, matched = search_parameters(filters, sort)
         parameters = {"owner": self.owner_id, "limit": limit, "offset": offset, **matched}
-        rows = (await self.session.execute(statement, parameters)).all()
+        rows = (await self.session.execute(search_statement(shape), parameters)).all()
         items = [contact_from_row(row) for row in rows if row.id is not None]
         return items, int(rows[0].total)
 
-    async def upcoming_birthdays(self, *, today: datetime.date, days: int) -> list[UpcomingBirthday]:
+    async def upcoming_birthdays(self, *, today: datetime.date, days: int, tag: str | None) -> list[UpcomingBirthday]:
         """See upcoming_birthdays_statement: prebuilt, and computed in SQL, rather than
         `get_many()` and a sort here, which loads an ORM entity per row (2.3 times slower for a
         book with 2,000 birthdays in the week)."""
-        statement = upcoming_birthdays_statement(today, days)
-        rows = (await self.session.execute(statement, {"owner": self.owner_id})).all()
-        return [UpcomingBirthday(**{**row._mapping, "next_birthday": _key_to_date(row.next_birthday)}) for row in rows]
+        statement = upcoming_birthdays_statement(today, days, tag is not None)
+        parameters: dict[str, Any] = {"owner": self.owner_id}
+        if tag is not None:
+            parameters["tag"] = tag_key(tag.strip())
+        rows = (await self.session.execute(statement, parameters)).all()
+        return [
+            UpcomingBirthday(
+                **{name: row._mapping[name] for name in STORED_FIELDS},
+                email=row.emails[0].value if row.emails else None,
+                phone=row.phones[0].value if row.phones else None,
+                next_birthday=_key_to_date(row.next_birthday),
+                age=row.age,
+            )
+            for row in rows
+        ]
+
+    async def tag_counts(self) -> list[TagCount]:
+        """Every tag the owner uses, by its case-insensitive key, with how many contacts have it."""
+        rows = (await self.session.execute(_TAG_COUNTS, {"owner": self.owner_id})).all()
+        return [TagCount(name=row.name, count=row.count) for row in rows]

@@ -1,13 +1,20 @@
-"""The contact entity and the views of it that the API shows and accepts.
+"""The contact entity (version 2 of the contract) and the views of it that the API shows and accepts.
 
-A field is declared once, on `Contact`, with its rules (msgspec constraints that the request
-decoder enforces and the OpenAPI document states). Each view is a Litestar `MsgspecDTO` (`EntityDTO`, see dto.py) whose
-`DTOConfig` says which of those fields it carries:
+A field is declared once, on `Contact` (or on the entry structs its lists hold), with its rules
+(msgspec constraints that the request decoder enforces and the OpenAPI document states). Each
+view is a Litestar `MsgspecDTO` (`EntityDTO`, see dto.py) whose `DTOConfig` says which of those
+fields it carries:
 
 - `ContactReadDTO`: every answer; the owner stays private.
 - `ContactWriteDTO`: create (POST) and replace (PUT); server-owned fields (`id`, `owner_id`,
-  timestamps) are not part of it, and a body that sends one is a 400 (unknown field).
+  timestamps, each phone's `e164`) are not part of it, and a body that sends one is a 400
+  (unknown field). Every field but `first_name` is optional, so a version 1 body (first and
+  last name, email, phone, birthday, notes) is still a whole contact.
 - `ContactPatchDTO`: PATCH, the same fields, each optional (`partial=True`).
+
+`email` and `phone` are the version 1 fields, kept as views of the lists: the first entry's
+value. The service (service.py) turns them into list entries on input; the repository fills them
+from the lists on output.
 
 Adding a field to the API is adding it here (and to the table in `models.py`): the repository
 maps rows to entities by name, never by position.
@@ -17,7 +24,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from litestar.dto import DTOConfig
@@ -28,23 +35,93 @@ from contacts_api.dto import EntityDTO, EntityReadDTO
 from contacts_api.error_messages import pattern_meaning
 from contacts_api.validation import EmailText, text, trimmed_text
 
+MAX_EMAILS = MAX_PHONES = MAX_TAGS = 20
+MAX_ADDRESSES = 10
+
 Name = Annotated[str, trimmed_text(max_length=100, description="1 to 100 characters, trimmed", examples=["Ada"])]
+LastName = Annotated[
+    str,
+    trimmed_text(
+        max_length=100,
+        description='0 to 100 characters, trimmed; "" when absent',
+        examples=["Lovelace"],
+        may_be_empty=True,
+    ),
+]
 Phone = Annotated[
     str,
     msgspec.Meta(
         min_length=7,
         max_length=20,
-        # Digits, spaces and + - ( ), with at least seven digits.
+        # Digits, spaces and + - ( ) ., with at least seven digits.
         pattern=pattern_meaning(
-            r"^[ +()-]*(?:[0-9][ +()-]*){7,}$",
-            "A phone number has 7 to 20 characters: digits, spaces and + - ( ), with at least 7 digits",
+            r"^[ +().-]*(?:[0-9][ +().-]*){7,}$",
+            "A phone number has 7 to 20 characters: digits, spaces and + - ( ) ., with at least 7 digits",
         ),
-        description="7 to 20 characters of digits, spaces and + - ( ), with at least 7 digits",
+        description="7 to 20 characters of digits, spaces and + - ( ) ., with at least 7 digits; stored as given",
         examples=["+44 20 7946 0958"],
     ),
 ]
-Birthday = Annotated[datetime.date, msgspec.Meta(description="Not in the future", examples=["1990-05-17"])]
+E164 = Annotated[
+    str,
+    msgspec.Meta(
+        description=(
+            "Read-only: the number in ITU-T E.164 form, derived with libphonenumber when it can be read"
+            " (a leading +, or the server's DEFAULT_PHONE_REGION set); null otherwise"
+        ),
+        examples=["+442079460958"],
+    ),
+]
+Label = Annotated[
+    str,
+    trimmed_text(max_length=40, description="Free text, 1 to 40 characters, trimmed", examples=["work"]),
+]
+AddressText = Annotated[str, text(max_length=200, description="0 to 200 characters")]
+OrganizationText = Annotated[str, text(max_length=200, description="0 to 200 characters", examples=["Navy"])]
+Tag = Annotated[str, trimmed_text(max_length=40, description="1 to 40 characters, trimmed", examples=["family"])]
+BIRTHDAY_PATTERN = pattern_meaning(
+    r"^(?:[0-9]{4}-[0-9]{2}-[0-9]{2}|--[0-9]{2}-[0-9]{2})$",
+    "A birthday is a date YYYY-MM-DD or, without the year, --MM-DD",
+)
+Birthday = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=BIRTHDAY_PATTERN,
+        description=(
+            "A date YYYY-MM-DD (ISO 8601) from the year 1000 up to today (UTC), or a birthday without the year,"
+            " --MM-DD (RFC 6350 §4.3.1), any real month and day, --02-29 included. A date that does not exist"
+            " (2023-02-29, --04-31) or lies in the future is a 400."
+        ),
+        examples=["1906-12-09", "--12-09"],
+    ),
+]
 Notes = Annotated[str, text(max_length=2000, description="Free text, up to 2,000 characters")]
+
+
+class EmailEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """One email address of a contact."""
+
+    value: EmailText
+    label: Annotated[Label | None, msgspec.Meta(description="Well-known: home, work, other")] = None
+
+
+class PhoneEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """One phone number of a contact, as typed, with its E.164 form."""
+
+    value: Phone
+    label: Annotated[Label | None, msgspec.Meta(description="Well-known: mobile, home, work, main, fax, other")] = None
+    e164: E164 | None = None
+
+
+class PostalAddress(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """One postal address of a contact (the parts of vCard's ADR); every part is optional."""
+
+    label: AddressText | None = None
+    street: AddressText | None = None
+    city: AddressText | None = None
+    region: AddressText | None = None
+    postal_code: AddressText | None = None
+    country: AddressText | None = None
 
 
 class Contact(msgspec.Struct, kw_only=True):
@@ -53,11 +130,37 @@ class Contact(msgspec.Struct, kw_only=True):
     id: uuid.UUID
     owner_id: uuid.UUID
     first_name: Name
-    last_name: Name
-    email: EmailText
-    phone: Phone
-    birthday: Birthday
+    last_name: LastName = ""
+    email: Annotated[
+        EmailText | None,
+        msgspec.Meta(description="The first email's value (version 1). Send it or `emails`, not both"),
+    ] = None
+    phone: Annotated[
+        Phone | None,
+        msgspec.Meta(description="The first phone's value (version 1). Send it or `phones`, not both"),
+    ] = None
+    emails: Annotated[
+        list[EmailEntry],
+        msgspec.Meta(max_length=MAX_EMAILS, description="0 to 20; an address is on at most one of your contacts"),
+    ] = msgspec.field(default_factory=list)
+    phones: Annotated[list[PhoneEntry], msgspec.Meta(max_length=MAX_PHONES, description="0 to 20")] = msgspec.field(
+        default_factory=list
+    )
+    addresses: Annotated[list[PostalAddress], msgspec.Meta(max_length=MAX_ADDRESSES, description="0 to 10")] = (
+        msgspec.field(default_factory=list)
+    )
+    organization: OrganizationText | None = None
+    job_title: OrganizationText | None = None
+    birthday: Birthday | None = None
     notes: Notes | None = None
+    tags: Annotated[
+        list[Tag],
+        msgspec.Meta(
+            max_length=MAX_TAGS,
+            description="0 to 20; compared case-insensitively, kept as first given, duplicates dropped",
+        ),
+    ] = msgspec.field(default_factory=list)
+    favorite: bool = False
     created_at: datetime.datetime
     updated_at: datetime.datetime
 
@@ -66,10 +169,20 @@ class UpcomingBirthday(Contact, kw_only=True):
     """A contact with its next birthday (UTC), as the birthdays route lists it."""
 
     next_birthday: Annotated[datetime.date, msgspec.Meta(description="The date of the next birthday, UTC")]
+    age: Annotated[
+        int | None, msgspec.Meta(description="The age the contact turns on `next_birthday`; null without a birth year")
+    ] = None
+
+
+class TagCount(msgspec.Struct, kw_only=True):
+    """A tag in use in the address book, and on how many contacts."""
+
+    name: Annotated[str, msgspec.Meta(description="As first given (on the earliest-named contact)")]
+    count: Annotated[int, msgspec.Meta(ge=1, description="Contacts with this tag")]
 
 
 # Fields the server sets; no body can carry them.
-SERVER_OWNED = frozenset({"id", "owner_id", "created_at", "updated_at"})
+SERVER_OWNED = frozenset({"id", "owner_id", "created_at", "updated_at", "phones.0.e164"})
 PRIVATE = frozenset({"owner_id"})
 
 
@@ -79,14 +192,14 @@ class ContactReadDTO(EntityReadDTO[Contact]):
 
 
 class ContactWriteDTO(EntityDTO[Contact]):
-    """A whole contact: the body of create (POST) and replace (PUT). Absent notes are cleared."""
+    """A whole contact: the body of create (POST) and replace (PUT). Absent fields are cleared."""
 
     config = DTOConfig(exclude=SERVER_OWNED, forbid_unknown_fields=True)
     __schema_name__ = "ContactWrite"
 
 
 class ContactPatchDTO(EntityDTO[Contact]):
-    """Any subset of a contact's fields: an absent field keeps its value, `notes: null` clears it."""
+    """Any subset of a contact's fields: an absent field keeps its value, `null` clears an optional one."""
 
     config = DTOConfig(exclude=SERVER_OWNED, partial=True, forbid_unknown_fields=True)
     __schema_name__ = "ContactPatch"
@@ -97,6 +210,9 @@ class UpcomingBirthdayDTO(EntityReadDTO[UpcomingBirthday]):
     __schema_name__ = "UpcomingBirthday"
 
 
+ContactSort = Literal["name", "-name", "created_at", "-created_at", "updated_at", "-updated_at"]
+
+
 class ContactFilters(msgspec.Struct, kw_only=True, frozen=True):
     """The list's search parameters, already validated."""
 
@@ -104,18 +220,46 @@ class ContactFilters(msgspec.Struct, kw_only=True, frozen=True):
     first_name: str | None = None
     last_name: str | None = None
     email: str | None = None
+    tags: tuple[str, ...] = ()
+    favorite: bool | None = None
 
 
 # The examples the docs pages show for the request bodies.
 GRACE = {
     "first_name": "Grace",
     "last_name": "Hopper",
-    "email": "grace@example.com",
-    "phone": "+1 555 010 0200",
+    "emails": [{"value": "grace@example.com", "label": "work"}],
+    "phones": [{"value": "+1 555 010 0200", "label": "mobile"}, {"value": "+1 555 010 0201", "label": "work"}],
+    "addresses": [{"label": "work", "street": "1 Navy Yard", "city": "Washington", "region": "DC", "country": "USA"}],
+    "organization": "US Navy",
+    "job_title": "Rear Admiral",
     "birthday": "1906-12-09",
     "notes": "Met at the compiler meetup",
+    "tags": ["work", "compilers"],
+    "favorite": True,
 }
-WRITE_EXAMPLES = Body(examples=[Example(summary="A whole contact", value=GRACE)])
+VERSION_1 = {
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "email": "ada@example.com",
+    "phone": "+44 20 7946 0958",
+    "birthday": "1815-12-10",
+}
+WRITE_EXAMPLES = Body(
+    examples=[
+        Example(summary="A whole contact", value=GRACE),
+        Example(summary="A version 1 body: one email and one phone", value=VERSION_1),
+        Example(
+            summary="Only a name and a birthday without the year", value={"first_name": "Sam", "birthday": "--07-14"}
+        ),
+    ]
+)
 PATCH_EXAMPLES = Body(
-    examples=[Example(summary="Some fields; null clears the notes", value={"phone": "+1 555 010 0300", "notes": None})]
+    examples=[
+        Example(summary="Star a contact and tag it", value={"favorite": True, "tags": ["family"]}),
+        Example(
+            summary="Change the first phone's number; null clears the notes",
+            value={"phone": "+1 555 010 0300", "notes": None},
+        ),
+    ]
 )

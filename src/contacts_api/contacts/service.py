@@ -2,14 +2,22 @@
 
 A service is built for one owner and never sees another's rows: its repository is bound to that
 owner (see repository.py), and no method here takes an owner.
+
+What a client sends becomes a stored contact here (`ContactRules.stored_fields`): text in NFC,
+names, labels and tags trimmed, emails lower-cased and unique within the contact, tags
+de-duplicated case-insensitively, each phone's E.164 form derived, the birthday checked, and the
+version 1 fields `email` and `phone` turned into the lists' first entries.
 """
 
 from __future__ import annotations
 
 import datetime
+import re
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from advanced_alchemy.exceptions import RepositoryError
 from litestar.dto import DTOData
 from litestar.exceptions import NotFoundException
@@ -18,36 +26,177 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
 from contacts_api.clock import Clock
+from contacts_api.contacts.phones import e164_of
 from contacts_api.contacts.repository import ContactRepository
-from contacts_api.contacts.schemas import Contact, ContactFilters, UpcomingBirthday
+from contacts_api.contacts.schemas import (
+    Contact,
+    ContactFilters,
+    ContactSort,
+    EmailEntry,
+    PhoneEntry,
+    TagCount,
+    UpcomingBirthday,
+)
 from contacts_api.errors import ConflictError, is_unique_violation
-from contacts_api.text import nfc
-from contacts_api.validation import check_fields, invalid_field, normalize_email
+from contacts_api.text import nfc, tag_key
+from contacts_api.validation import converted_fields, invalid_field, normalize_email
 
-DUPLICATE_EMAIL = "You already have a contact with this email"
 NOT_FOUND = "Contact not found"
+DUPLICATE_EMAIL = "You already have a contact with this email"
+CONTACT_RULES_STATE_KEY = "contact_rules"
 # PostgreSQL (through asyncpg) would store 0001-01-01 as -infinity; no birthday in an address book
 # is that old, so the range starts at the year 1000.
-EARLIEST_BIRTHDAY = datetime.date(1000, 1, 1)
+EARLIEST_BIRTHDAY_YEAR = 1000
+_DATED_BIRTHDAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_YEARLESS_BIRTHDAY = re.compile(r"--([0-9]{2})-([0-9]{2})")
+_LEAP_YEAR = 2000  # a year-less --02-29 is a real month and day
+# The version 1 field, and the list it is the first entry of.
+PRIMARY_FIELDS = {"email": "emails", "phone": "phones"}
+ENTRY_TYPES: dict[str, type[EmailEntry] | type[PhoneEntry]] = {"emails": EmailEntry, "phones": PhoneEntry}
+
+
+def nfc_everywhere(value: Any) -> Any:
+    """`value` (builtins) with every string in NFC, inside lists and objects too."""
+    if isinstance(value, str):
+        return nfc(value)
+    if isinstance(value, list):
+        return [nfc_everywhere(item) for item in value]
+    if isinstance(value, dict):
+        return {key: nfc_everywhere(item) for key, item in value.items()}
+    return value
+
+
+def checked_birthday(value: str, today: datetime.date) -> str:
+    """A birthday as sent, if it is a real date from the year 1000 up to `today`, or a real
+    month and day without the year (RFC 6350 §4.3.1's `--MMDD`, written `--MM-DD`)."""
+    if yearless := _YEARLESS_BIRTHDAY.fullmatch(value):
+        try:
+            datetime.date(_LEAP_YEAR, int(yearless[1]), int(yearless[2]))
+        except ValueError:
+            raise invalid_field("birthday", f"{value} is not a month and day of the calendar") from None
+        return value
+    if not _DATED_BIRTHDAY.fullmatch(value):
+        raise invalid_field("birthday", "A birthday is a date YYYY-MM-DD or, without the year, --MM-DD")
+    try:
+        date = datetime.date.fromisoformat(value)
+    except ValueError:
+        raise invalid_field("birthday", f"{value} is not a date of the calendar") from None
+    if date > today:
+        raise invalid_field("birthday", "The birthday cannot be in the future")
+    if date.year < EARLIEST_BIRTHDAY_YEAR:
+        raise invalid_field("birthday", f"The birthday cannot be before the year {EARLIEST_BIRTHDAY_YEAR}")
+    return value
+
+
+@dataclass(frozen=True)
+class ContactRules:
+    """What makes sent fields a stored contact; the same for the API and (later) imports."""
+
+    default_phone_region: str
+
+    def stored_fields(
+        self, sent: dict[str, Any], *, today: datetime.date, current: Contact | None = None
+    ) -> dict[str, Any]:
+        """The fields a client sent (builtins, or structs a DTO decoded), checked against the
+        entity's rules and in stored form.
+
+        `email` and `phone` become the lists' first entries: on a whole contact (`current` is
+        None) `email: "a@b.c"` is `emails: [{value: "a@b.c"}]`; on a change of `current`, it
+        replaces the first entry's value (keeping its label) or adds one, and null removes the
+        first entry. Sending both `email` and `emails` (or `phone` and `phones`) is a 400.
+        """
+        fields = converted_fields(Contact, nfc_everywhere(msgspec.to_builtins(sent)))
+        for primary, entries in PRIMARY_FIELDS.items():
+            if primary not in fields:
+                continue
+            value = fields.pop(primary)
+            if entries in fields and (current is not None or (value is not None and fields[entries])):
+                raise invalid_field(primary, f"Send either `{primary}` or `{entries}`, not both")
+            if current is None:
+                if value is not None or entries not in fields:
+                    fields[entries] = [] if value is None else [ENTRY_TYPES[entries](value=value)]
+            else:
+                fields[entries] = with_primary(getattr(current, entries), value, ENTRY_TYPES[entries])
+        for name in ("first_name", "last_name"):
+            if isinstance(fields.get(name), str):
+                fields[name] = fields[name].strip()
+        if "emails" in fields:
+            fields["emails"] = checked_emails(fields["emails"])
+        if "phones" in fields:
+            named = "phone" if sent.get("phone") is not None else "phones"
+            fields["phones"] = [self.checked_phone(entry, named) for entry in fields["phones"]]
+        if "tags" in fields:
+            fields["tags"] = unique_tags(fields["tags"])
+        if isinstance(fields.get("birthday"), str):
+            fields["birthday"] = checked_birthday(fields["birthday"], today)
+        return fields
+
+    def checked_phone(self, entry: PhoneEntry, field: str = "phones") -> PhoneEntry:
+        # msgspec matches patterns with re.search, whose `$` also accepts a final newline.
+        if "\n" in entry.value:
+            raise invalid_field(field, "A phone number cannot contain a line break")
+        return PhoneEntry(
+            value=entry.value,
+            label=trimmed_label(entry.label),
+            e164=e164_of(entry.value, self.default_phone_region),
+        )
+
+
+def with_primary(entries: list[Any], value: str | None, entry_type: type[EmailEntry] | type[PhoneEntry]) -> list[Any]:
+    """`entries` with the first one's value replaced by `value` (added if there is none), or
+    without the first one when `value` is None."""
+    if value is None:
+        return entries[1:]
+    if not entries:
+        return [entry_type(value=value)]
+    return [msgspec.structs.replace(entries[0], value=value), *entries[1:]]
+
+
+def trimmed_label(label: str | None) -> str | None:
+    return None if label is None else label.strip()
+
+
+def checked_emails(entries: list[EmailEntry]) -> list[EmailEntry]:
+    """Lower-cased, labels trimmed; one address twice in one contact is a 400."""
+    seen: set[str] = set()
+    checked = []
+    for entry in entries:
+        address = normalize_email(entry.value)
+        if address in seen:
+            raise invalid_field("emails", f"{address} is given twice")
+        seen.add(address)
+        checked.append(EmailEntry(value=address, label=trimmed_label(entry.label)))
+    return checked
+
+
+def unique_tags(tags: list[str]) -> list[str]:
+    """Trimmed, and each tag once, compared case-insensitively, as first given."""
+    unique: dict[str, str] = {}
+    for tag in tags:
+        unique.setdefault(tag_key(tag.strip()), tag.strip())
+    return list(unique.values())
 
 
 class ContactService:
-    def __init__(self, db_session: AsyncSession, *, owner_id: uuid.UUID, clock: Clock) -> None:
+    def __init__(self, db_session: AsyncSession, *, owner_id: uuid.UUID, clock: Clock, rules: ContactRules) -> None:
+        self.session = db_session
         self.contacts = ContactRepository(session=db_session, owner_id=owner_id)
         self.owner_id = owner_id
         self.clock = clock
+        self.rules = rules
 
     def today(self) -> datetime.date:
         return self.clock().date()
 
     async def create_contact(self, data: DTOData[Contact]) -> Contact:
+        sent = data.as_builtins()
+        fields = self.rules.stored_fields(sent, today=self.today())
         now = datetime.datetime.now(datetime.UTC)
-        fields = self._checked(data.as_builtins())
-        contact = Contact(**fields, id=uuid7(), owner_id=self.owner_id, created_at=now, updated_at=now)
+        contact = with_primaries(Contact(**fields, id=uuid7(), owner_id=self.owner_id, created_at=now, updated_at=now))
         try:
             return await self.contacts.add_contact(contact)
         except (SQLAlchemyError, RepositoryError) as exc:
-            raise_if_duplicate(exc)
+            await self.raise_if_duplicate(exc, contact.id, contact.emails, sent)
             raise
 
     async def get_contact(self, contact_id: uuid.UUID) -> Contact:
@@ -59,57 +208,70 @@ class ContactService:
 
     async def replace_contact(self, contact_id: uuid.UUID, data: DTOData[Contact]) -> Contact:
         """Every writable field, as a create would set it: absent optional fields are cleared."""
-        return await self._change(contact_id, data.as_builtins())
+        sent = data.as_builtins()
+        return await self._change(contact_id, sent, self.rules.stored_fields(sent, today=self.today()))
 
     async def patch_contact(self, contact_id: uuid.UUID, data: DTOData[Contact]) -> Contact:
-        """Only the fields the client sent (a partial DTO leaves out the others)."""
-        return await self._change(contact_id, data.as_builtins())
+        """Only the fields the client sent (a partial DTO leaves out the others). A change of
+        `email` or `phone` is computed from the current lists, read under a row lock."""
+        sent = data.as_builtins()
+        current = None
+        if PRIMARY_FIELDS.keys() & sent.keys():
+            current = await self.contacts.get_contact(contact_id, for_update=True)
+            if current is None:
+                raise NotFoundException(detail=NOT_FOUND)
+        fields = self.rules.stored_fields(sent, today=self.today(), current=current)
+        return await self._change(contact_id, sent, fields)
 
     async def delete_contact(self, contact_id: uuid.UUID) -> None:
         if not await self.contacts.delete_contact(contact_id):
             raise NotFoundException(detail=NOT_FOUND)
 
-    async def list_contacts(self, filters: ContactFilters, *, limit: int, offset: int) -> tuple[list[Contact], int]:
-        return await self.contacts.search(filters, limit=limit, offset=offset)
+    async def list_contacts(
+        self, filters: ContactFilters, *, sort: ContactSort, limit: int, offset: int
+    ) -> tuple[list[Contact], int]:
+        return await self.contacts.search(filters, sort=sort, limit=limit, offset=offset)
 
-    async def upcoming_birthdays(self, days: int) -> list[UpcomingBirthday]:
-        return await self.contacts.upcoming_birthdays(today=self.today(), days=days)
+    async def upcoming_birthdays(self, days: int, tag: str | None = None) -> list[UpcomingBirthday]:
+        return await self.contacts.upcoming_birthdays(today=self.today(), days=days, tag=tag)
 
-    async def _change(self, contact_id: uuid.UUID, changes: dict[str, Any]) -> Contact:
-        fields = self._checked(changes)
+    async def tag_counts(self) -> list[TagCount]:
+        return await self.contacts.tag_counts()
+
+    async def _change(self, contact_id: uuid.UUID, sent: dict[str, Any], fields: dict[str, Any]) -> Contact:
         try:
             contact = await self.contacts.update_contact(contact_id, fields, now=datetime.datetime.now(datetime.UTC))
         except (SQLAlchemyError, RepositoryError) as exc:
-            raise_if_duplicate(exc)
+            await self.raise_if_duplicate(exc, contact_id, fields.get("emails", []), sent)
             raise
         if contact is None:
             raise NotFoundException(detail=NOT_FOUND)
         return contact
 
-    def _checked(self, sent: dict[str, Any]) -> dict[str, Any]:
-        """The fields a client sent, checked against the entity's rules and in stored form: text
-        in Unicode NFC (text.py), names trimmed, the email lower-cased."""
-        fields = {name: nfc(value) if isinstance(value, str) else value for name, value in sent.items()}
-        # Checked again against the entity's own annotations: NFC can lengthen text, and the rules
-        # then hold for the stored form.
-        check_fields(Contact, fields)
-        for name in ("first_name", "last_name"):
-            if isinstance(fields.get(name), str):
-                fields[name] = fields[name].strip()
-        if isinstance(fields.get("email"), str):
-            fields["email"] = normalize_email(fields["email"])
-        # msgspec matches patterns with re.search, whose `$` also accepts a final newline.
-        if isinstance(fields.get("phone"), str) and "\n" in fields["phone"]:
-            raise invalid_field("phone", "A phone number cannot contain a line break")
-        if isinstance(birthday := fields.get("birthday"), datetime.date):
-            if birthday > self.today():
-                raise invalid_field("birthday", "The birthday cannot be in the future")
-            if birthday < EARLIEST_BIRTHDAY:
-                raise invalid_field("birthday", f"The birthday cannot be before {EARLIEST_BIRTHDAY.isoformat()}")
-        return fields
+    async def raise_if_duplicate(
+        self, exc: Exception, contact_id: uuid.UUID, emails: list[EmailEntry], sent: dict[str, Any]
+    ) -> None:
+        """The index table's key on (owner, address) decides duplicates, also between concurrent
+        requests; once it has, the addresses already taken are looked up for the message."""
+        if not is_unique_violation(exc):
+            return
+        await self.session.rollback()
+        taken = await self.contacts.emails_taken([entry.value for entry in emails], besides=contact_id)
+        field = "email" if sent.get("email") is not None else "emails"
+        message = (
+            f"{', '.join(taken)}: already on another of your contacts"
+            if taken
+            else "One of these addresses is already on another of your contacts"
+        )
+        raise ConflictError(
+            detail=DUPLICATE_EMAIL, extra=[{"key": field, "message": message, "source": "body"}]
+        ) from None
 
 
-def raise_if_duplicate(exc: Exception) -> None:
-    """The unique (owner, email) index decides duplicates, also between concurrent requests."""
-    if is_unique_violation(exc):
-        raise ConflictError(detail=DUPLICATE_EMAIL) from None
+def with_primaries(contact: Contact) -> Contact:
+    """The contact with `email` and `phone` set from its lists' first entries."""
+    return msgspec.structs.replace(
+        contact,
+        email=contact.emails[0].value if contact.emails else None,
+        phone=contact.phones[0].value if contact.phones else None,
+    )
