@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -29,6 +30,7 @@ from contacts_api.contacts.schemas import (
     MAX_ADDRESSES,
     MAX_EMAILS,
     MAX_PHONES,
+    MAX_TAGS,
     PATCH_EXAMPLES,
     WRITE_EXAMPLES,
     Contact,
@@ -37,18 +39,41 @@ from contacts_api.contacts.schemas import (
     ContactReadDTO,
     ContactSort,
     ContactWriteDTO,
+    Tag,
     TagCount,
     UpcomingBirthday,
     UpcomingBirthdayDTO,
 )
 from contacts_api.contacts.service import CONTACT_RULES_STATE_KEY, ContactService
 from contacts_api.db import one_statement_without_transaction
-from contacts_api.docs import name_response_schema
+from contacts_api.docs import name_response_schema, rename_schemas
 from contacts_api.errors import BODY_ERRORS, ConflictError
 from contacts_api.validation import STORABLE_TEXT
 
-SearchText = Annotated[
-    str | None, Parameter(max_length=320, pattern=STORABLE_TEXT, description="Case- and accent-insensitive substring")
+
+def _search_text(description: str, *examples: str) -> Any:
+    """A search parameter's rule: up to 320 characters, no NUL, compared as text.fold compares."""
+    return Parameter(
+        max_length=320,
+        pattern=STORABLE_TEXT,
+        description=description,
+        examples=[Example(value=example) for example in examples],
+    )
+
+
+SearchText = Annotated[str | None, _search_text("Case- and accent-insensitive substring", "emi")]
+QueryText = Annotated[
+    str | None,
+    _search_text(
+        "Case- and accent-insensitive substring of the first name, last name, organization or any email; with 3"
+        " digits or more, also a substring of any phone's digits (`5550100` finds `+1 (555) 010-0200`). `%` and `_`"
+        " match literally",
+        "hopp",
+        "5550100",
+    ),
+]
+EmailSearchText = Annotated[
+    str | None, _search_text("Case-insensitive substring of any of the contact's emails", "example.com")
 ]
 ContactId = Annotated[uuid.UUID, Parameter(description="The contact's id")]
 TagParameter = Annotated[
@@ -85,10 +110,16 @@ class CreateContactOperation(Operation):
 
 
 def document_contacts(openapi: OpenAPI) -> None:
-    """What the generated document cannot say by itself: the page's name, and the sizes of the
-    lists a body may send (Litestar's DTOs check them through the service, not the schema)."""
+    """What the generated document cannot say by itself: the page's name, the sizes of the lists
+    a body may send and the rule of each tag (Litestar's DTOs leave list constraints out; the
+    service checks them), and plain names for the list entries' schemas."""
     name_response_schema(openapi, "/api/contacts", "get", "ContactPage", {"total": "All contacts matching the filters"})
-    limits = {"emails": MAX_EMAILS, "phones": MAX_PHONES, "addresses": MAX_ADDRESSES}
+    tag_rule = typing.get_args(Tag)[1]
+    tag_item = Schema(
+        type=OpenAPIType.STRING, min_length=1, max_length=tag_rule.max_length, pattern=tag_rule.pattern,
+        description=tag_rule.description,
+    )  # fmt: skip
+    limits = {"emails": MAX_EMAILS, "phones": MAX_PHONES, "addresses": MAX_ADDRESSES, "tags": MAX_TAGS}
     for name in ("ContactWrite", "ContactPatch"):
         schema = (openapi.components.schemas or {}).get(name)
         properties = schema.properties if isinstance(schema, Schema) and schema.properties else {}
@@ -96,6 +127,15 @@ def document_contacts(openapi: OpenAPI) -> None:
             for candidate in [properties.get(field), *(getattr(properties.get(field), "one_of", None) or [])]:
                 if isinstance(candidate, Schema) and candidate.type == OpenAPIType.ARRAY:
                     candidate.max_items = limit
+                    if field == "tags":
+                        candidate.items = tag_item
+    # Litestar names a nested transfer struct after its route and DTO ("CreateContactContact_0
+    # EmailEntryRequestBody"): one name per entry and direction instead. The create's request
+    # entries serve the PATCH too (an entry is always sent whole: the service checks it so).
+    for entry in ("EmailEntry", "PhoneEntry", "PostalAddress"):
+        requests, responses = rf"\w+_0{entry}RequestBody", rf"\w+_0{entry}ResponseBody"
+        rename_schemas(openapi, f"{entry}Write", requests, keep=f"CreateContactContact_0{entry}RequestBody")
+        rename_schemas(openapi, entry, responses)
 
 
 def provide_contact_service(db_session: AsyncSession, request: Request[User, Any, Any], state: State) -> ContactService:
@@ -140,20 +180,10 @@ class ContactController(Controller):
     async def list_contacts(
         self,
         contacts: ContactService,
-        q: Annotated[
-            SearchText,
-            Parameter(
-                description=(
-                    "Case- and accent-insensitive substring of the first name, last name, organization or any"
-                    " email; with 3 digits or more, also a substring of any phone's digits (`5550100` finds"
-                    " `+1 (555) 010-0200`). `%` and `_` match literally"
-                ),
-                examples=[Example(value="hopp"), Example(value="5550100")],
-            ),
-        ] = None,
+        q: QueryText = None,
         first_name: SearchText = None,
         last_name: SearchText = None,
-        email: Annotated[SearchText, Parameter(description="Substring of any of the contact's emails")] = None,
+        email: EmailSearchText = None,
         tag: Annotated[
             list[TagParameter] | None,
             Parameter(

@@ -102,14 +102,23 @@ class EmailEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """One email address of a contact."""
 
     value: EmailText
-    label: Annotated[Label | None, msgspec.Meta(description="Well-known: home, work, other")] = None
+    label: (
+        Annotated[Label, msgspec.Meta(description="Free text, 1 to 40 characters; well-known: home, work, other")]
+        | None
+    ) = None
 
 
 class PhoneEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """One phone number of a contact, as typed, with its E.164 form."""
 
     value: Phone
-    label: Annotated[Label | None, msgspec.Meta(description="Well-known: mobile, home, work, main, fax, other")] = None
+    label: (
+        Annotated[
+            Label,
+            msgspec.Meta(description="Free text, 1 to 40 characters; well-known: mobile, home, work, main, fax, other"),
+        ]
+        | None
+    ) = None
     e164: E164 | None = None
 
 
@@ -131,14 +140,16 @@ class Contact(msgspec.Struct, kw_only=True):
     owner_id: uuid.UUID
     first_name: Name
     last_name: LastName = ""
-    email: Annotated[
-        EmailText | None,
-        msgspec.Meta(description="The first email's value (version 1). Send it or `emails`, not both"),
-    ] = None
-    phone: Annotated[
-        Phone | None,
-        msgspec.Meta(description="The first phone's value (version 1). Send it or `phones`, not both"),
-    ] = None
+    email: (
+        Annotated[
+            EmailText, msgspec.Meta(description="The first email's value (version 1). Send it or `emails`, not both")
+        ]
+        | None
+    ) = None
+    phone: (
+        Annotated[Phone, msgspec.Meta(description="The first phone's value (version 1). Send it or `phones`, not both")]
+        | None
+    ) = None
     emails: Annotated[
         list[EmailEntry],
         msgspec.Meta(max_length=MAX_EMAILS, description="0 to 20; an address is on at most one of your contacts"),
