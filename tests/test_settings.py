@@ -96,3 +96,19 @@ def test_an_unsupported_url_names_the_variable(variable: str, value: str) -> Non
 def test_trusted_proxies_are_addresses_networks_or_any(value: str) -> None:
     environ = {"JWT_SECRET": GOOD_SECRET, "FORWARDED_ALLOW_IPS": value}
     assert load_settings(environ=environ, env_file=None).forwarded_allow_ips == value
+
+
+def test_default_phone_region_is_empty_unless_set() -> None:
+    assert load_settings(environ={"JWT_SECRET": GOOD_SECRET}, env_file=None).default_phone_region == ""
+
+
+@pytest.mark.parametrize(("value", "stored"), [("gb", "GB"), ("US", "US"), (" de ", "DE")])
+def test_default_phone_region_is_an_upper_cased_region_code(value: str, stored: str) -> None:
+    environ = {"JWT_SECRET": GOOD_SECRET, "DEFAULT_PHONE_REGION": value}
+    assert load_settings(environ=environ, env_file=None).default_phone_region == stored
+
+
+@pytest.mark.parametrize("value", ["XX", "USA", "ZZ", "1"])
+def test_default_phone_region_without_phone_numbers_is_refused(value: str) -> None:
+    with pytest.raises(SettingsError, match="invalid setting DEFAULT_PHONE_REGION"):
+        load_settings(environ={"JWT_SECRET": GOOD_SECRET, "DEFAULT_PHONE_REGION": value}, env_file=None)

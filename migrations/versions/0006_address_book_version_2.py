@@ -34,7 +34,9 @@ Downgrade keeps each contact's first email and phone and a dated birthday; what 
 hold is lost (further entries, addresses, organization, job title, tags, favourites). Version 1
 required an email, a phone and a full birthday, so a contact without one gets a placeholder: the
 address `no-email-<id>@example.invalid` (RFC 2606's reserved TLD), the phone `0000000`, the
-birthday 1904-01-01; a year-less birthday gets the year 1904 (a leap year, for --02-29).
+birthday 1904-01-01; a year-less birthday gets the year 1904 (a leap year, for --02-29). An
+upgrade after such a downgrade reads the placeholders back as nothing (and 1904 as no year), so a
+round trip does not turn them into data.
 
 Revision ID: 0006
 Revises: 0005
@@ -47,6 +49,7 @@ import contextlib
 import datetime
 import json
 import os
+import re
 import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -65,6 +68,7 @@ BATCH = 1000
 KEY_TYPE = sa.String(300).with_variant(sa.String(300, collation="C"), "postgresql")
 GUID = advanced_alchemy.types.guid.GUID(length=16)
 PLACEHOLDER_PHONE = "0000000"
+PLACEHOLDER_EMAIL = re.compile(r"no-email-[0-9a-f]{32}@example\.invalid")
 PLACEHOLDER_YEAR = 1904
 
 
@@ -231,38 +235,56 @@ def move_to_lists(region: str) -> None:
     for rows in keyset_pages(contacts, c.owner_id, c.email, c.phone, c.birthday):
         updates, email_rows, phone_rows = [], [], []
         for row in rows:
-            e164 = e164_of(row.phone, region)
-            birthday: datetime.date = row.birthday
+            # A downgrade's placeholders (see above) become nothing again on the way back up.
+            email = None if PLACEHOLDER_EMAIL.fullmatch(row.email) else row.email
+            phone = None if row.phone == PLACEHOLDER_PHONE else row.phone
+            e164 = e164_of(phone, region) if phone else None
+            birthday_text, month_day, year = version_2_birthday(row.birthday)
             updates.append(
                 {
                     "row_id": row.id,
-                    "emails": to_json([{"value": row.email, "label": None}]),
-                    "phones": to_json([{"value": row.phone, "label": None, "e164": e164}]),
+                    "emails": to_json([{"value": email, "label": None}] if email else []),
+                    "phones": to_json([{"value": phone, "label": None, "e164": e164}] if phone else []),
                     "addresses": "[]",
                     "tags": "[]",
-                    "birthday_text": birthday.isoformat(),
-                    "birthday_month_day": birthday.month * 100 + birthday.day,
-                    "birthday_year": birthday.year,
+                    "birthday_text": birthday_text,
+                    "birthday_month_day": month_day,
+                    "birthday_year": year,
                 }
             )
-            email_rows.append({"owner_id": row.owner_id, "address": row.email, "contact_id": row.id})
-            phone_rows.append(
-                {
-                    "contact_id": row.id,
-                    "position": 0,
-                    "owner_id": row.owner_id,
-                    "digits": digits_of(row.phone),
-                    "e164": e164,
-                }
-            )
+            if email:
+                email_rows.append({"owner_id": row.owner_id, "address": email, "contact_id": row.id})
+            if phone:
+                phone_rows.append(
+                    {
+                        "contact_id": row.id,
+                        "position": 0,
+                        "owner_id": row.owner_id,
+                        "digits": digits_of(phone),
+                        "e164": e164,
+                    }
+                )
         bind.execute(
             contacts.update()
             .where(c.id == sa.bindparam("row_id"))
             .values({name: sa.bindparam(name) for name in updates[0] if name != "row_id"}),
             updates,
         )
-        bind.execute(emails.insert(), email_rows)
-        bind.execute(phones.insert(), phone_rows)
+        if email_rows:
+            bind.execute(emails.insert(), email_rows)
+        if phone_rows:
+            bind.execute(phones.insert(), phone_rows)
+
+
+def version_2_birthday(birthday: datetime.date) -> tuple[str | None, int | None, int | None]:
+    """(text, month * 100 + day, year) of a version 1 birthday; the downgrade's placeholder year
+    means "no year" (1904-01-01: no birthday)."""
+    if birthday == datetime.date(PLACEHOLDER_YEAR, 1, 1):
+        return None, None, None
+    month_day = birthday.month * 100 + birthday.day
+    if birthday.year == PLACEHOLDER_YEAR:
+        return birthday.strftime("--%m-%d"), month_day, None
+    return birthday.isoformat(), month_day, birthday.year
 
 
 def downgrade() -> None:

@@ -10,6 +10,11 @@ checks each assumption, so an upgrade that changes one fails a test instead of c
 - With `partial=True` it drops `min_length` and `max_length` from every field, so a PATCH
   would accept a 5,000-character name that a create refuses.
 - It encodes what a route's `before_request` hook returns with the route's return DTO as well.
+- It decodes JSON bodies in msgspec's lax mode (`strict=False`): `"favorite": 0` or `"true"`
+  would pass for a boolean. `EntityDTO.decode_bytes` first decodes the body strictly into the
+  same transfer struct (the backend's `annotation`), so a wrong type is the usual 400.
+- A partial view makes the fields of nested Structs optional too, and builds the Struct without
+  the missing ones (a TypeError): `field_types` hands msgspec such a field's type whole.
 
 `EntityDTO` (for request bodies) hands Litestar each scalar field with constraints as the entity
 declares it (the original annotation, metadata in place) and tells it not to rebuild the
@@ -30,6 +35,7 @@ import msgspec
 from litestar import Response
 from litestar.dto import MsgspecDTO
 from litestar.dto.data_structures import DTOFieldDefinition
+from litestar.serialization import decode_json
 from litestar.types import Empty
 
 T = TypeVar("T", bound=msgspec.Struct)
@@ -76,13 +82,40 @@ class EntityDTO(MsgspecDTO[T], Generic[T]):
     """A `MsgspecDTO` whose transfer structs check each field's declared constraints."""
 
     keeps_constraints: ClassVar[bool] = True
+    # Fields whose type this view gives msgspec as it is, instead of the entity's declared type
+    # run through Litestar's nested transfer structs: for lists of Structs (a contact's emails),
+    # which msgspec then decodes and checks whole. Litestar's partial views make every field of a
+    # nested Struct optional and then build the Struct without them: a TypeError, a 500, for a
+    # PATCH entry that leaves out a required field.
+    field_types: ClassVar[dict[str, Any]] = {}
+    # Fields of a whole (non-partial) view that are left out of `DTOData.as_builtins()` when the
+    # body does not send them, instead of taking their default: for rules about which fields a
+    # body sent (a contact's `email` or `emails`, never both).
+    unset_when_absent: ClassVar[frozenset[str]] = frozenset()
+
+    def decode_bytes(self, value: bytes) -> Any:
+        """Litestar's decoding, after a strict one that refuses what lax mode would coerce. Only
+        JSON bodies reach a DTO here (the routes' bodies are JSON; others are a 415 before)."""
+        backend = self._dto_backends[self.asgi_connection.route_handler.handler_id]["data_backend"]
+        decode_json(value, target_type=backend.annotation, strict=True)
+        return super().decode_bytes(value)
 
     @classmethod
     def generate_field_definitions(cls, model_type: type[msgspec.Struct]) -> Generator[DTOFieldDefinition, None, None]:
         declared = typing.get_type_hints(model_type, include_extras=True)
         for definition in super().generate_field_definitions(model_type):
             annotation = declared.get(definition.name)
-            if annotation is not None and declares_constraints(annotation):
+            if definition.name in cls.field_types:
+                definition = dataclasses.replace(
+                    definition,
+                    annotation=cls.field_types[definition.name],
+                    origin=None,
+                    args=(),
+                    inner_types=(),
+                    kwarg_definition=None,
+                    passthrough_constraints=False,
+                )
+            elif annotation is not None and declares_constraints(annotation):
                 # A plain (non-union, non-generic) field whose type is the declared annotation:
                 # Litestar copies it into the transfer struct unchanged.
                 definition = dataclasses.replace(
@@ -93,6 +126,13 @@ class EntityDTO(MsgspecDTO[T], Generic[T]):
                     inner_types=(),
                     kwarg_definition=None,
                     passthrough_constraints=False,
+                )
+            if definition.name in cls.unset_when_absent:
+                definition = dataclasses.replace(
+                    definition,
+                    annotation=definition.annotation | msgspec.UnsetType,
+                    default=msgspec.UNSET,
+                    default_factory=None,
                 )
             if not cls.keeps_constraints:
                 definition = dataclasses.replace(definition, default=Empty, default_factory=None)

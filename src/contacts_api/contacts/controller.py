@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import msgspec
 from advanced_alchemy.service import OffsetPagination
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.datastructures import State
@@ -18,7 +19,7 @@ from litestar.exceptions import (
     ServiceUnavailableException,
     ValidationException,
 )
-from litestar.openapi.spec import Example, Link, OpenAPI, OpenAPIResponse, OpenAPIType, Operation, Schema
+from litestar.openapi.spec import Example, Link, OpenAPI, OpenAPIResponse, OpenAPIType, Operation, Reference, Schema
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +33,7 @@ from contacts_api.contacts.schemas import (
     MAX_PHONES,
     MAX_TAGS,
     PATCH_EXAMPLES,
+    WRITE_ENTRIES,
     WRITE_EXAMPLES,
     Contact,
     ContactFilters,
@@ -48,7 +50,7 @@ from contacts_api.contacts.service import CONTACT_RULES_STATE_KEY, ContactServic
 from contacts_api.db import one_statement_without_transaction
 from contacts_api.docs import name_response_schema, rename_schemas
 from contacts_api.errors import BODY_ERRORS, ConflictError
-from contacts_api.validation import STORABLE_TEXT
+from contacts_api.validation import STORABLE_TEXT, invalid_field
 
 
 def _search_text(description: str, *examples: str) -> Any:
@@ -76,16 +78,39 @@ EmailSearchText = Annotated[
     str | None, _search_text("Case-insensitive substring of any of the contact's emails", "example.com")
 ]
 ContactId = Annotated[uuid.UUID, Parameter(description="The contact's id")]
-TagParameter = Annotated[
-    str,
+MAX_TAG_QUERY_LENGTH = 140
+TagFilter = Annotated[
+    str | None,
     Parameter(
         min_length=1,
-        max_length=140,
+        max_length=MAX_TAG_QUERY_LENGTH,
         pattern=STORABLE_TEXT,
-        description="A tag, compared case-insensitively (surrounding spaces ignored)",
+        description="Only contacts with this tag, compared case-insensitively (surrounding spaces ignored)",
         examples=[Example(value="family")],
     ),
 ]
+TagFilters = Annotated[
+    list[str] | None,
+    Parameter(
+        max_items=20,
+        description=(
+            "Only contacts with this tag, compared case-insensitively (surrounding spaces ignored); repeat it for"
+            " contacts with all of them"
+        ),
+        examples=[Example(value=["family"])],
+    ),
+]
+
+
+def query_tags(values: list[str] | None) -> tuple[str, ...]:
+    """The `tag` parameters, each checked as TagFilter states (Litestar does not check the items
+    of a list parameter against a rule of their own)."""
+    for value in values or ():
+        if not value or len(value) > MAX_TAG_QUERY_LENGTH or "\x00" in value:
+            raise invalid_field("tag", f"A tag has 1 to {MAX_TAG_QUERY_LENGTH} characters, with no NUL", source="query")
+    return tuple(values or ())
+
+
 ContactWriteData = Annotated[DTOData[Contact], WRITE_EXAMPLES]
 ContactPatchData = Annotated[DTOData[Contact], PATCH_EXAMPLES]
 
@@ -110,32 +135,68 @@ class CreateContactOperation(Operation):
 
 
 def document_contacts(openapi: OpenAPI) -> None:
-    """What the generated document cannot say by itself: the page's name, the sizes of the lists
-    a body may send and the rule of each tag (Litestar's DTOs leave list constraints out; the
-    service checks them), and plain names for the list entries' schemas."""
+    """What the generated document cannot say by itself: the page's name; the request bodies'
+    lists, which msgspec decodes whole (dto.EntityDTO.field_types) and Litestar documents with
+    no item type (their entries' schemas come from msgspec itself, as `…Write`); the rule of
+    each tag; the version 1 fields' exclusion; plain names for the answers' entry schemas."""
     name_response_schema(openapi, "/api/contacts", "get", "ContactPage", {"total": "All contacts matching the filters"})
+    schemas = openapi.components.schemas if openapi.components.schemas is not None else {}
+    _, entry_schemas = msgspec.json.schema_components(
+        WRITE_ENTRIES.values(), ref_template="#/components/schemas/{name}Write"
+    )
+    for entry in WRITE_ENTRIES.values():
+        written = {**entry_schemas[entry.__name__], "title": f"{entry.__name__.removesuffix('Write')}Write"}
+        # A plain JSON Schema object: Litestar's document serialises it as it is.
+        schemas[written["title"]] = typing.cast("Schema", written)
     tag_rule = typing.get_args(Tag)[1]
     tag_item = Schema(
         type=OpenAPIType.STRING, min_length=1, max_length=tag_rule.max_length, pattern=tag_rule.pattern,
         description=tag_rule.description,
     )  # fmt: skip
-    limits = {"emails": MAX_EMAILS, "phones": MAX_PHONES, "addresses": MAX_ADDRESSES, "tags": MAX_TAGS}
+    lists: dict[str, tuple[int, Schema | Reference]] = {
+        "emails": (MAX_EMAILS, Reference(ref="#/components/schemas/EmailEntryWrite")),
+        "phones": (MAX_PHONES, Reference(ref="#/components/schemas/PhoneEntryWrite")),
+        "addresses": (MAX_ADDRESSES, Reference(ref="#/components/schemas/PostalAddressWrite")),
+        "tags": (MAX_TAGS, tag_item),
+    }
+    descriptions = {name: contact_field_description(name) for name in lists}
     for name in ("ContactWrite", "ContactPatch"):
-        schema = (openapi.components.schemas or {}).get(name)
-        properties = schema.properties if isinstance(schema, Schema) and schema.properties else {}
-        for field, limit in limits.items():
-            for candidate in [properties.get(field), *(getattr(properties.get(field), "one_of", None) or [])]:
+        schema = schemas.get(name)
+        if not isinstance(schema, Schema):
+            continue
+        properties = schema.properties or {}
+        for field, (limit, items) in lists.items():
+            prop = properties.get(field)
+            if isinstance(prop, Schema):
+                prop.description = descriptions[field]
+            for candidate in [prop, *(getattr(prop, "one_of", None) or [])]:
                 if isinstance(candidate, Schema) and candidate.type == OpenAPIType.ARRAY:
                     candidate.max_items = limit
-                    if field == "tags":
-                        candidate.items = tag_item
-    # Litestar names a nested transfer struct after its route and DTO ("CreateContactContact_0
-    # EmailEntryRequestBody"): one name per entry and direction instead. The create's request
-    # entries serve the PATCH too (an entry is always sent whole: the service checks it so).
-    for entry in ("EmailEntry", "PhoneEntry", "PostalAddress"):
-        requests, responses = rf"\w+_0{entry}RequestBody", rf"\w+_0{entry}ResponseBody"
-        rename_schemas(openapi, f"{entry}Write", requests, keep=f"CreateContactContact_0{entry}RequestBody")
-        rename_schemas(openapi, entry, responses)
+                    candidate.items = items
+        # A version 1 field and its list in one body: a 400 (service.ContactRules).
+        schema.schema_not = Schema(
+            any_of=[Schema(required=["email", "emails"]), Schema(required=["phone", "phones"])],
+            description="`email` and `emails` (or `phone` and `phones`) are never sent together",
+        )
+    # The `tag` list parameter's items, as query_tags checks them.
+    tag_filter = Schema(type=OpenAPIType.STRING, min_length=1, max_length=MAX_TAG_QUERY_LENGTH, pattern=STORABLE_TEXT)
+    listing = getattr((openapi.paths or {}).get("/api/contacts"), "get", None)
+    for parameter in getattr(listing, "parameters", None) or []:
+        if getattr(parameter, "name", None) == "tag" and isinstance(parameter.schema, Schema):
+            for candidate in [parameter.schema, *(parameter.schema.one_of or [])]:
+                if isinstance(candidate, Schema) and candidate.type == OpenAPIType.ARRAY:
+                    candidate.items = tag_filter
+    # Litestar names an answer's nested transfer struct after its route and DTO
+    # ("ListContactsContact_0EmailEntryResponseBody"): one plain name per entry instead.
+    for entry_name in ("EmailEntry", "PhoneEntry", "PostalAddress"):
+        rename_schemas(openapi, entry_name, rf"\w+_0{entry_name}ResponseBody")
+
+
+def contact_field_description(name: str) -> str | None:
+    """The description a field of `Contact` declares in its msgspec Meta."""
+    annotation = typing.get_type_hints(Contact, include_extras=True)[name]
+    metas = [meta for meta in getattr(annotation, "__metadata__", ()) if isinstance(meta, msgspec.Meta)]
+    return next((meta.description for meta in metas if meta.description), None)
 
 
 def provide_contact_service(db_session: AsyncSession, request: Request[User, Any, Any], state: State) -> ContactService:
@@ -184,13 +245,7 @@ class ContactController(Controller):
         first_name: SearchText = None,
         last_name: SearchText = None,
         email: EmailSearchText = None,
-        tag: Annotated[
-            list[TagParameter] | None,
-            Parameter(
-                max_items=20,
-                description="Only contacts with this tag (case-insensitive); repeat it for contacts with all of them",
-            ),
-        ] = None,
+        tag: TagFilters = None,
         favorite: Annotated[
             bool | None, Parameter(description="Only favourites (true) or only the others (false)")
         ] = None,
@@ -208,7 +263,7 @@ class ContactController(Controller):
     ) -> OffsetPagination[Contact]:
         """A page of the contacts matching every filter given, in `sort` order; `total` counts every match."""
         filters = ContactFilters(
-            q=q, first_name=first_name, last_name=last_name, email=email, tags=tuple(tag or ()), favorite=favorite
+            q=q, first_name=first_name, last_name=last_name, email=email, tags=query_tags(tag), favorite=favorite
         )
         items, total = await contacts.list_contacts(filters, sort=sort, limit=limit, offset=offset)
         return OffsetPagination(items=items, total=total, limit=limit, offset=offset)
@@ -225,9 +280,7 @@ class ContactController(Controller):
         self,
         contacts: ContactService,
         days: Annotated[int, Parameter(ge=1, le=366, description="How many days ahead, today included")] = 7,
-        tag: Annotated[
-            TagParameter | None, Parameter(description="Only contacts with this tag (case-insensitive)")
-        ] = None,
+        tag: TagFilter = None,
     ) -> list[UpcomingBirthday]:
         """Contacts whose next birthday (UTC) falls from today to today + `days` inclusive, soonest first,
         then by name; year-less birthdays (`--MM-DD`) included, with `age` null. A 29 February birthday

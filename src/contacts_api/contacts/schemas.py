@@ -80,7 +80,7 @@ AddressText = Annotated[str, text(max_length=200, description="0 to 200 characte
 OrganizationText = Annotated[str, text(max_length=200, description="0 to 200 characters", examples=["Navy"])]
 Tag = Annotated[str, trimmed_text(max_length=40, description="1 to 40 characters, trimmed", examples=["family"])]
 BIRTHDAY_PATTERN = pattern_meaning(
-    r"^(?:[0-9]{4}-[0-9]{2}-[0-9]{2}|--[0-9]{2}-[0-9]{2})$",
+    r"^(?:[0-9]{4}|-)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$",
     "A birthday is a date YYYY-MM-DD or, without the year, --MM-DD",
 )
 Birthday = Annotated[
@@ -108,18 +108,24 @@ class EmailEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ) = None
 
 
+PhoneLabel = Annotated[
+    Label, msgspec.Meta(description="Free text, 1 to 40 characters; well-known: mobile, home, work, main, fax, other")
+]
+
+
 class PhoneEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """One phone number of a contact, as typed, with its E.164 form."""
 
     value: Phone
-    label: (
-        Annotated[
-            Label,
-            msgspec.Meta(description="Free text, 1 to 40 characters; well-known: mobile, home, work, main, fax, other"),
-        ]
-        | None
-    ) = None
+    label: PhoneLabel | None = None
     e164: E164 | None = None
+
+
+class PhoneEntryWrite(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """One phone number as a client sends it: `e164` is the server's to derive."""
+
+    value: Phone
+    label: PhoneLabel | None = None
 
 
 class PostalAddress(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -193,8 +199,19 @@ class TagCount(msgspec.Struct, kw_only=True):
 
 
 # Fields the server sets; no body can carry them.
-SERVER_OWNED = frozenset({"id", "owner_id", "created_at", "updated_at", "phones.0.e164"})
+SERVER_OWNED = frozenset({"id", "owner_id", "created_at", "updated_at"})
 PRIVATE = frozenset({"owner_id"})
+
+
+# The lists as msgspec decodes them whole in the request bodies (see dto.EntityDTO.field_types):
+# every entry checked against its own Struct's rules, whole in a PATCH too. Answers keep
+# Litestar's nested transfer structs.
+WRITE_ENTRIES = {"emails": EmailEntry, "phones": PhoneEntryWrite, "addresses": PostalAddress}
+WRITE_LISTS = {
+    "emails": Annotated[list[EmailEntry], msgspec.Meta(max_length=MAX_EMAILS)],
+    "phones": Annotated[list[PhoneEntryWrite], msgspec.Meta(max_length=MAX_PHONES)],
+    "addresses": Annotated[list[PostalAddress], msgspec.Meta(max_length=MAX_ADDRESSES)],
+}
 
 
 class ContactReadDTO(EntityReadDTO[Contact]):
@@ -206,6 +223,8 @@ class ContactWriteDTO(EntityDTO[Contact]):
     """A whole contact: the body of create (POST) and replace (PUT). Absent fields are cleared."""
 
     config = DTOConfig(exclude=SERVER_OWNED, forbid_unknown_fields=True)
+    field_types = WRITE_LISTS
+    unset_when_absent = frozenset({"email", "phone", "emails", "phones"})
     __schema_name__ = "ContactWrite"
 
 
@@ -213,6 +232,7 @@ class ContactPatchDTO(EntityDTO[Contact]):
     """Any subset of a contact's fields: an absent field keeps its value, `null` clears an optional one."""
 
     config = DTOConfig(exclude=SERVER_OWNED, partial=True, forbid_unknown_fields=True)
+    field_types = WRITE_LISTS
     __schema_name__ = "ContactPatch"
 
 

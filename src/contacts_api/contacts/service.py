@@ -95,35 +95,37 @@ class ContactRules:
     default_phone_region: str
 
     def stored_fields(
-        self, sent: dict[str, Any], *, today: datetime.date, current: Contact | None = None
+        self, sent: dict[str, Any], *, today: datetime.date, whole: bool, current: Contact | None = None
     ) -> dict[str, Any]:
-        """The fields a client sent (builtins, or structs a DTO decoded), checked against the
-        entity's rules and in stored form.
+        """The fields a client sent (builtins, or structs a DTO decoded; absent ones left out or
+        UNSET), checked against the entity's rules and in stored form.
 
-        `email` and `phone` become the lists' first entries: on a whole contact (`current` is
-        None) `email: "a@b.c"` is `emails: [{value: "a@b.c"}]`; on a change of `current`, it
-        replaces the first entry's value (keeping its label) or adds one, and null removes the
+        `email` and `phone` become the lists' first entries: on a `whole` contact `email: "a@b.c"`
+        is `emails: [{value: "a@b.c"}]` (and absent lists are empty); on a change of `current`,
+        it replaces the first entry's value (keeping its label) or adds one, and null removes the
         first entry. Sending both `email` and `emails` (or `phone` and `phones`) is a 400.
         """
+        sent = {name: value for name, value in sent.items() if value is not msgspec.UNSET}
         fields = converted_fields(Contact, nfc_everywhere(msgspec.to_builtins(sent)))
         for primary, entries in PRIMARY_FIELDS.items():
             if primary not in fields:
+                if whole and entries not in fields:
+                    fields[entries] = []
                 continue
             value = fields.pop(primary)
-            if entries in fields and (current is not None or (value is not None and fields[entries])):
+            if entries in fields:
                 raise invalid_field(primary, f"Send either `{primary}` or `{entries}`, not both")
             if current is None:
-                if value is not None or entries not in fields:
-                    fields[entries] = [] if value is None else [ENTRY_TYPES[entries](value=value)]
+                fields[entries] = [] if value is None else [ENTRY_TYPES[entries](value=value)]
             else:
-                fields[entries] = with_primary(getattr(current, entries), value, ENTRY_TYPES[entries])
+                fields[entries] = with_primary(current_entries(current, entries), value, ENTRY_TYPES[entries])
         for name in ("first_name", "last_name"):
             if isinstance(fields.get(name), str):
                 fields[name] = fields[name].strip()
         if "emails" in fields:
             fields["emails"] = checked_emails(fields["emails"])
         if "phones" in fields:
-            named = "phone" if sent.get("phone") is not None else "phones"
+            named = "phone" if isinstance(sent.get("phone"), str) else "phones"
             fields["phones"] = [self.checked_phone(entry, named) for entry in fields["phones"]]
         if "tags" in fields:
             fields["tags"] = unique_tags(fields["tags"])
@@ -140,6 +142,10 @@ class ContactRules:
             label=trimmed_label(entry.label),
             e164=e164_of(entry.value, self.default_phone_region),
         )
+
+
+def current_entries(contact: Contact, name: str) -> list[Any]:
+    return list(getattr(contact, name))
 
 
 def with_primary(entries: list[Any], value: str | None, entry_type: type[EmailEntry] | type[PhoneEntry]) -> list[Any]:
@@ -190,7 +196,7 @@ class ContactService:
 
     async def create_contact(self, data: DTOData[Contact]) -> Contact:
         sent = data.as_builtins()
-        fields = self.rules.stored_fields(sent, today=self.today())
+        fields = self.rules.stored_fields(sent, today=self.today(), whole=True)
         now = datetime.datetime.now(datetime.UTC)
         contact = with_primaries(Contact(**fields, id=uuid7(), owner_id=self.owner_id, created_at=now, updated_at=now))
         try:
@@ -209,7 +215,7 @@ class ContactService:
     async def replace_contact(self, contact_id: uuid.UUID, data: DTOData[Contact]) -> Contact:
         """Every writable field, as a create would set it: absent optional fields are cleared."""
         sent = data.as_builtins()
-        return await self._change(contact_id, sent, self.rules.stored_fields(sent, today=self.today()))
+        return await self._change(contact_id, sent, self.rules.stored_fields(sent, today=self.today(), whole=True))
 
     async def patch_contact(self, contact_id: uuid.UUID, data: DTOData[Contact]) -> Contact:
         """Only the fields the client sent (a partial DTO leaves out the others). A change of
@@ -220,7 +226,7 @@ class ContactService:
             current = await self.contacts.get_contact(contact_id, for_update=True)
             if current is None:
                 raise NotFoundException(detail=NOT_FOUND)
-        fields = self.rules.stored_fields(sent, today=self.today(), current=current)
+        fields = self.rules.stored_fields(sent, today=self.today(), whole=False, current=current)
         return await self._change(contact_id, sent, fields)
 
     async def delete_contact(self, contact_id: uuid.UUID) -> None:
@@ -257,7 +263,7 @@ class ContactService:
             return
         await self.session.rollback()
         taken = await self.contacts.emails_taken([entry.value for entry in emails], besides=contact_id)
-        field = "email" if sent.get("email") is not None else "emails"
+        field = "email" if isinstance(sent.get("email"), str) else "emails"
         message = (
             f"{', '.join(taken)}: already on another of your contacts"
             if taken
