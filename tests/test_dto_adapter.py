@@ -107,3 +107,82 @@ def test_without_constraints_keeps_the_documentation_only() -> None:
     bare = without_constraints(Short | None)
     assert msgspec.convert("far too long", bare) == "far too long"
     assert msgspec.convert(None, bare) is None
+
+
+class Entry(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    value: Short
+    label: str | None = None
+
+
+class Card(msgspec.Struct, kw_only=True):
+    name: str
+    entries: list[Entry] = msgspec.field(default_factory=list)
+    starred: bool = False
+    primary: str | None = None
+
+
+def app_taking_cards(dto: type[MsgspecDTO[Card]]) -> Litestar:
+    @post("/cards", dto=dto, return_dto=None, status_code=200)
+    async def take(data: DTOData[Card]) -> dict[str, Any]:
+        sent = data.as_builtins()
+        return {"sent": sorted(name for name, value in sent.items() if value is not msgspec.UNSET)}
+
+    return Litestar([take])
+
+
+class PlainPartialCard(MsgspecDTO[Card]):
+    config = DTOConfig(partial=True)
+
+
+class PartialCard(EntityDTO[Card]):
+    config = DTOConfig(partial=True, forbid_unknown_fields=True)
+    field_types = {"entries": list[Entry]}
+
+
+class WholeCard(EntityDTO[Card]):
+    config = DTOConfig(forbid_unknown_fields=True)
+    unset_when_absent = frozenset({"primary"})
+
+
+class PlainWholeCard(MsgspecDTO[Card]):
+    config = DTOConfig()
+
+
+def test_litestar_still_builds_a_partial_nested_entry_without_its_required_field() -> None:
+    # The 500 that `field_types` avoids: the nested struct is built without `value`.
+    with TestClient(app_taking_cards(PlainPartialCard)) as client:
+        assert client.post("/cards", json={"entries": [{"label": "x"}]}).status_code == 500
+
+
+def test_entity_dto_field_types_hand_a_partial_views_entries_over_as_sent() -> None:
+    # No Struct is built from a partial entry: it arrives as the client sent it, and the service
+    # checks it whole against the entity (validation.converted_fields), a 400 for a missing value.
+    @post("/cards", dto=PartialCard, return_dto=None, status_code=200)
+    async def take(data: DTOData[Card]) -> dict[str, Any]:
+        return {"entries": data.as_builtins()["entries"]}
+
+    with TestClient(Litestar([take])) as client:
+        response = client.post("/cards", json={"entries": [{"label": "x"}]})
+    assert (response.status_code, response.json()) == (200, {"entries": [{"label": "x"}]})
+
+
+def test_litestar_still_decodes_dto_bodies_in_lax_mode() -> None:
+    # 0 for a boolean passes Litestar's own decoding: the reason for EntityDTO.decode_bytes.
+    with TestClient(app_taking_cards(PlainWholeCard)) as client:
+        assert client.post("/cards", json={"name": "ab", "starred": 0}).status_code == 200
+
+
+@pytest.mark.parametrize("starred", [0, 1, "true", "false", None])
+def test_entity_dto_refuses_what_lax_mode_would_coerce(starred: Any) -> None:
+    with TestClient(app_taking_cards(WholeCard)) as client:
+        response = client.post("/cards", json={"name": "ab", "starred": starred})
+    assert response.status_code == 400
+    assert "starred" in response.text
+
+
+def test_entity_dto_leaves_fields_unset_when_absent_out_of_a_whole_view() -> None:
+    with TestClient(app_taking_cards(WholeCard)) as client:
+        absent = client.post("/cards", json={"name": "ab"}).json()
+        null = client.post("/cards", json={"name": "ab", "primary": None}).json()
+    assert "primary" not in absent["sent"]
+    assert "primary" in null["sent"]

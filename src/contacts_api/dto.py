@@ -14,7 +14,7 @@ checks each assumption, so an upgrade that changes one fails a test instead of c
   would pass for a boolean. `EntityDTO.decode_bytes` first decodes the body strictly into the
   same transfer struct (the backend's `annotation`), so a wrong type is the usual 400.
 - A partial view makes the fields of nested Structs optional too, and builds the Struct without
-  the missing ones (a TypeError): `field_types` hands msgspec such a field's type whole.
+  the missing ones (a TypeError): with `field_types` it hands the entries over as sent instead.
 
 `EntityDTO` (for request bodies) hands Litestar each scalar field with constraints as the entity
 declares it (the original annotation, metadata in place) and tells it not to rebuild the
@@ -82,11 +82,11 @@ class EntityDTO(MsgspecDTO[T], Generic[T]):
     """A `MsgspecDTO` whose transfer structs check each field's declared constraints."""
 
     keeps_constraints: ClassVar[bool] = True
-    # Fields whose type this view gives msgspec as it is, instead of the entity's declared type
-    # run through Litestar's nested transfer structs: for lists of Structs (a contact's emails),
-    # which msgspec then decodes and checks whole. Litestar's partial views make every field of a
-    # nested Struct optional and then build the Struct without them: a TypeError, a 500, for a
-    # PATCH entry that leaves out a required field.
+    # Fields whose type this view declares itself instead of the entity's: for lists of Structs
+    # (a contact's emails). Litestar's partial views make every field of a nested Struct optional
+    # and then build the Struct without the missing ones (a TypeError, a 500, for a PATCH entry
+    # without its required field); given the list type here, Litestar hands the entries over as
+    # the client sent them, for the service to check whole (validation.converted_fields).
     field_types: ClassVar[dict[str, Any]] = {}
     # Fields of a whole (non-partial) view that are left out of `DTOData.as_builtins()` when the
     # body does not send them, instead of taking their default: for rules about which fields a

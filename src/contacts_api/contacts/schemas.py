@@ -203,9 +203,9 @@ SERVER_OWNED = frozenset({"id", "owner_id", "created_at", "updated_at"})
 PRIVATE = frozenset({"owner_id"})
 
 
-# The lists as msgspec decodes them whole in the request bodies (see dto.EntityDTO.field_types):
-# every entry checked against its own Struct's rules, whole in a PATCH too. Answers keep
-# Litestar's nested transfer structs.
+# The lists of the request bodies, typed by the views themselves (see dto.EntityDTO.field_types):
+# their entries reach the service as sent, which checks them whole against the entity, in a PATCH
+# too. Answers keep Litestar's nested transfer structs. The document states them (controller.py).
 WRITE_ENTRIES = {"emails": EmailEntry, "phones": PhoneEntryWrite, "addresses": PostalAddress}
 WRITE_LISTS = {
     "emails": Annotated[list[EmailEntry], msgspec.Meta(max_length=MAX_EMAILS)],
