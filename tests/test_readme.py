@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -45,7 +46,19 @@ def test_the_curl_session_runs_against_a_fresh_server(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     lines = run.stdout.strip().splitlines()
     assert '"email":"ada@example.com"' in lines[0]  # signup
-    assert '"last_name":"Hopper"' in lines[1]  # create
-    assert '"total":1' in lines[2]  # list
-    assert '"next_birthday"' in lines[3] or lines[3] == "[]"  # birthdays (Grace's is 9 December)
+    assert '"last_name":"Hopper"' in lines[1]  # create, a version 2 body
+    assert '"e164":"+15550100200"' in lines[1]
+    assert '"birthday":"--07-14"' in lines[2]  # a contact without the year of its birthday
+    assert '"total":1' in lines[3]  # q=hop
+    assert '"total":1' in lines[4]
+    assert "Hopper" in lines[4]
+    assert '"total":1' in lines[5]  # tag=work&favorite=true: "Work", compared case-insensitively
+    assert json.loads(lines[6]) == [
+        {"name": "compilers", "count": 1},
+        {"name": "family", "count": 1},
+        {"name": "Work", "count": 1},
+    ]
+    assert '"next_birthday"' in lines[7]
+    assert "Sam" in lines[7]
+    assert '"age":null' in lines[7]
     assert lines[-1] == "204"  # logout
