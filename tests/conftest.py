@@ -34,7 +34,10 @@ Client = AsyncTestClient[Litestar]  # the test client every API test receives
 DEFAULT_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 PASSWORD = "a fine long passphrase"
-TABLES_CHILD_FIRST = ("mail_outbox", "account_tokens", "contacts", "sessions", "users")
+TABLES_CHILD_FIRST = (
+    "mail_outbox", "account_tokens", "contact_emails", "contact_phones", "contact_tags", "contacts", "sessions",
+    "users",
+)  # fmt: skip
 
 
 @pytest.fixture(scope="session")

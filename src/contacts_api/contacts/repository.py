@@ -63,6 +63,7 @@ from contacts_api.text import fold, tag_key
 
 _FEBRUARY_28, _FEBRUARY_29 = 228, 229
 _LIKE_SPECIALS = re.compile(r"([\\%_])")
+_PHONE_QUERY = re.compile(r"[0-9 +().-]+")
 # The entity's fields that are columns; `email` and `phone` are views of the lists.
 DERIVED_FIELDS = frozenset({"email", "phone"})
 STORED_FIELDS = tuple(name for name in Contact.__struct_fields__ if name not in DERIVED_FIELDS)
@@ -232,7 +233,9 @@ def search_parameters(filters: ContactFilters, sort: ContactSort = "name") -> tu
         name: fold(value) for name in ("q", "first_name", "last_name", "email") if (value := getattr(filters, name))
     }
     parameters: dict[str, Any] = {name: like_pattern(value) for name, value in folded.items() if value}
-    digits = "".join(character for character in (filters.q or "") if character.isdecimal() and character.isascii())
+    # A number as one types it (digits and phone punctuation only, 3 digits or more) also searches
+    # the phones; "Flat 555" is a text search, not a phone search.
+    digits = digits_of(filters.q) if filters.q and _PHONE_QUERY.fullmatch(filters.q.strip()) else ""
     if "q" in parameters and len(digits) >= MIN_PHONE_DIGITS:
         parameters["q_digits"] = like_pattern(digits)
     tags = list(dict.fromkeys(tag_key(tag.strip()) for tag in filters.tags))

@@ -106,7 +106,12 @@ class ContactRules:
         first entry. Sending both `email` and `emails` (or `phone` and `phones`) is a 400.
         """
         sent = {name: value for name, value in sent.items() if value is not msgspec.UNSET}
-        fields = converted_fields(Contact, nfc_everywhere(msgspec.to_builtins(sent)))
+        builtins = nfc_everywhere(msgspec.to_builtins(sent))
+        # A PATCH's entries arrive as sent (dto.EntityDTO.field_types): the read-only part of a
+        # phone is refused here, as the whole views' decoding refuses it.
+        if any(isinstance(entry, dict) and "e164" in entry for entry in builtins.get("phones") or ()):
+            raise invalid_field("phones", "`e164` is read-only: the server derives it from `value`")
+        fields = converted_fields(Contact, builtins)
         for primary, entries in PRIMARY_FIELDS.items():
             if primary not in fields:
                 if whole and entries not in fields:
@@ -123,7 +128,9 @@ class ContactRules:
             if isinstance(fields.get(name), str):
                 fields[name] = fields[name].strip()
         if "emails" in fields:
-            fields["emails"] = checked_emails(fields["emails"])
+            fields["emails"] = checked_emails(
+                fields["emails"], "email" if isinstance(sent.get("email"), str) else "emails"
+            )
         if "phones" in fields:
             named = "phone" if isinstance(sent.get("phone"), str) else "phones"
             fields["phones"] = [self.checked_phone(entry, named) for entry in fields["phones"]]
@@ -162,14 +169,14 @@ def trimmed_label(label: str | None) -> str | None:
     return None if label is None else label.strip()
 
 
-def checked_emails(entries: list[EmailEntry]) -> list[EmailEntry]:
-    """Lower-cased, labels trimmed; one address twice in one contact is a 400."""
+def checked_emails(entries: list[EmailEntry], field: str = "emails") -> list[EmailEntry]:
+    """Lower-cased, labels trimmed; one address twice in one contact is a 400 naming `field`."""
     seen: set[str] = set()
     checked = []
     for entry in entries:
         address = normalize_email(entry.value)
         if address in seen:
-            raise invalid_field("emails", f"{address} is given twice")
+            raise invalid_field(field, f"{address} is given twice")
         seen.add(address)
         checked.append(EmailEntry(value=address, label=trimmed_label(entry.label)))
     return checked
