@@ -33,6 +33,7 @@ from contacts_api.contacts.schemas import (
     MAX_PHONES,
     MAX_TAGS,
     PATCH_EXAMPLES,
+    READ_ENTRIES,
     WRITE_ENTRIES,
     WRITE_EXAMPLES,
     Contact,
@@ -48,8 +49,8 @@ from contacts_api.contacts.schemas import (
 )
 from contacts_api.contacts.service import CONTACT_RULES_STATE_KEY, ContactService
 from contacts_api.db import one_statement_without_transaction
-from contacts_api.docs import name_response_schema, rename_schemas
 from contacts_api.errors import BODY_ERRORS, ConflictError
+from contacts_api.openapi_document import name_response_schema
 from contacts_api.validation import STORABLE_TEXT, invalid_field
 
 
@@ -142,13 +143,23 @@ def document_contacts(openapi: OpenAPI) -> None:
     each tag; the version 1 fields' exclusion; plain names for the answers' entry schemas."""
     name_response_schema(openapi, "/api/contacts", "get", "ContactPage", {"total": "All contacts matching the filters"})
     schemas = openapi.components.schemas if openapi.components.schemas is not None else {}
-    _, entry_schemas = msgspec.json.schema_components(
-        WRITE_ENTRIES.values(), ref_template="#/components/schemas/{name}Write"
-    )
+    # The entries' schemas as msgspec states them: `…Write` for bodies, the plain names for answers.
+    _, written = msgspec.json.schema_components(WRITE_ENTRIES.values(), ref_template="#/components/schemas/{name}")
+    _, stored = msgspec.json.schema_components(READ_ENTRIES.values(), ref_template="#/components/schemas/{name}")
     for entry in WRITE_ENTRIES.values():
-        written = {**entry_schemas[entry.__name__], "title": f"{entry.__name__.removesuffix('Write')}Write"}
-        # A plain JSON Schema object: Litestar's document serialises it as it is.
-        schemas[written["title"]] = typing.cast("Schema", written)
+        name = f"{entry.__name__.removesuffix('Write')}Write"
+        # Plain JSON Schema objects: Litestar's document serialises them as they are.
+        schemas[name] = typing.cast("Schema", {**written[entry.__name__], "title": name})
+    for entry in READ_ENTRIES.values():
+        schemas[entry.__name__] = typing.cast("Schema", stored[entry.__name__])
+    for name in ("ContactRead", "UpcomingBirthday"):
+        schema = schemas.get(name)
+        properties = schema.properties or {} if isinstance(schema, Schema) else {}
+        for field, entry in READ_ENTRIES.items():
+            prop = properties.get(field)
+            if isinstance(prop, Schema):
+                prop.items = Reference(ref=f"#/components/schemas/{entry.__name__}")
+                prop.description = contact_field_description(field)
     tag_rule = typing.get_args(Tag)[1]
     tag_item = Schema(
         type=OpenAPIType.STRING, min_length=1, max_length=tag_rule.max_length, pattern=tag_rule.pattern,
@@ -187,10 +198,6 @@ def document_contacts(openapi: OpenAPI) -> None:
             for candidate in [parameter.schema, *(parameter.schema.one_of or [])]:
                 if isinstance(candidate, Schema) and candidate.type == OpenAPIType.ARRAY:
                     candidate.items = tag_filter
-    # Litestar names an answer's nested transfer struct after its route and DTO
-    # ("ListContactsContact_0EmailEntryResponseBody"): one plain name per entry instead.
-    for entry_name in ("EmailEntry", "PhoneEntry", "PostalAddress"):
-        rename_schemas(openapi, entry_name, rf"\w+_0{entry_name}ResponseBody")
 
 
 def contact_field_description(name: str) -> str | None:

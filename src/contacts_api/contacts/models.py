@@ -42,6 +42,7 @@ from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from contacts_api.contacts.schemas import EmailEntry, PhoneEntry, PostalAddress
+from contacts_api.dto import without_constraints
 from contacts_api.text import fold
 
 # Search keys (text.fold of a name) compare byte by byte, as SQLite does: PostgreSQL's default
@@ -72,6 +73,23 @@ def keyed(source: str) -> Callable[[DefaultExecutionContext], str]:
     return default
 
 
+def stored_form(item_type: type[Any]) -> type[Any]:
+    """A Struct with `item_type`'s fields and defaults but none of its constraints (or `item_type`
+    itself if it is no Struct): what stored entries are read back as. They were checked when
+    written; checking every pattern again on each read costs ten times the decoding itself
+    (4.8 µs instead of 0.35 µs for two emails). The result has the same fields, so it reads and
+    encodes like `item_type`; it is not an instance of it."""
+    if not (isinstance(item_type, type) and issubclass(item_type, msgspec.Struct)):
+        return item_type
+    fields = [
+        (field.name, without_constraints(field.type), field.default)
+        if field.default is not msgspec.NODEFAULT
+        else (field.name, without_constraints(field.type))
+        for field in msgspec.structs.fields(item_type)
+    ]
+    return msgspec.defstruct(item_type.__name__, fields, kw_only=True)
+
+
 class StructList(TypeDecorator[list[Any]]):
     """A list of msgspec Structs (or strings) stored as JSON text, and read straight back into
     them by msgspec: the same bytes and the same speed on both databases. The JSON is never
@@ -83,7 +101,7 @@ class StructList(TypeDecorator[list[Any]]):
     def __init__(self, item_type: type[Any]) -> None:
         super().__init__()
         self.item_type = item_type
-        self._decoder = msgspec.json.Decoder(list[item_type])  # type: ignore[valid-type]
+        self._decoder = msgspec.json.Decoder(list[stored_form(item_type)])  # type: ignore[misc]
 
     def process_bind_param(self, value: list[Any] | None, dialect: Dialect) -> str | None:
         return None if value is None else msgspec.json.encode(value).decode()

@@ -87,6 +87,20 @@ def contact_from_row(row: Row[Any]) -> Contact:
     )
 
 
+def upcoming_birthday_from_row(row: Row[Any]) -> UpcomingBirthday:
+    """A row of upcoming_birthdays_statement: the contact's columns, `next_birthday`, `age`."""
+    mapping = row._mapping
+    emails: list[EmailEntry] = mapping["emails"]
+    phones: list[PhoneEntry] = mapping["phones"]
+    return UpcomingBirthday(
+        **{name: mapping[name] for name in STORED_FIELDS},
+        email=emails[0].value if emails else None,
+        phone=phones[0].value if phones else None,
+        next_birthday=_key_to_date(mapping["next_birthday"]),
+        age=mapping["age"],
+    )
+
+
 def exact_contact_from_row(row: Row[Any]) -> Contact:
     """contact_from_row for a row of CONTACT_COLUMNS alone: faster."""
     mapping = row._mapping
@@ -519,16 +533,7 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
         if tag is not None:
             parameters["tag"] = tag_key(tag.strip())
         rows = (await self.session.execute(statement, parameters)).all()
-        return [
-            UpcomingBirthday(
-                **{name: row._mapping[name] for name in STORED_FIELDS},
-                email=row.emails[0].value if row.emails else None,
-                phone=row.phones[0].value if row.phones else None,
-                next_birthday=_key_to_date(row.next_birthday),
-                age=row.age,
-            )
-            for row in rows
-        ]
+        return [upcoming_birthday_from_row(row) for row in rows]
 
     async def tag_counts(self) -> list[TagCount]:
         """Every tag the owner uses, by its case-insensitive key, with how many contacts have it."""

@@ -1,0 +1,75 @@
+"""Editing the OpenAPI document Litestar generates, for what it cannot say by itself: the
+domains call these after the app is built (contacts.controller.document_contacts). Core: it
+knows no domain, and no domain needs the docs pages (docs.py) to use it."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+from litestar.openapi.spec import OpenAPI, Reference, Schema
+
+
+def name_response_schema(
+    openapi: OpenAPI, path: str, method: str, name: str, descriptions: dict[str, str] | None = None
+) -> None:
+    """Make the JSON schema of one operation's success answer the component `name`.
+
+    Litestar names the schema of a generic answer (a DTO's `OffsetPagination[…]`) after the
+    transfer struct's module path ("OffsetPagination_litestar.dto._backend.ContactRead_"), or
+    inlines it, depending on which pagination class the annotation resolves to: no client should
+    see either. `descriptions` documents the schema's properties.
+    """
+    components = openapi.components
+    operation = getattr((openapi.paths or {})[path], method.lower())
+    response = next(iter(operation.responses.values()))
+    media = response.content["application/json"]
+    schema = media.schema
+    if components.schemas is None:
+        components.schemas = {}
+    if isinstance(schema, Reference):
+        old = schema.ref.rsplit("/", 1)[-1]
+        schema = components.schemas.pop(old)
+        _replace_references(openapi, f"#/components/schemas/{old}", f"#/components/schemas/{name}", set())
+    schema.title = name
+    for prop, text in (descriptions or {}).items():
+        target = (schema.properties or {})[prop]
+        if isinstance(target, Schema):
+            target.description = text
+    components.schemas[name] = schema
+    media.schema = Reference(ref=f"#/components/schemas/{name}")
+
+
+def rename_schemas(openapi: OpenAPI, new: str, duplicates: str, keep: str | None = None) -> None:
+    """Rename the component `keep` (by default the first whose name fully matches the regex
+    `duplicates`) to `new`, and point every reference to a component matching `duplicates` (the
+    same shape, generated per route) at it instead."""
+    schemas = openapi.components.schemas or {}
+    keep = keep or next((name for name in schemas if re.fullmatch(duplicates, name)), None)
+    if keep is None or keep not in schemas:
+        return
+    for old in [name for name in schemas if re.fullmatch(duplicates, name)]:
+        _replace_references(openapi, f"#/components/schemas/{old}", f"#/components/schemas/{new}", set())
+        kept = schemas.pop(old)
+        if old == keep:
+            if isinstance(kept, Schema):
+                kept.title = new
+            schemas[new] = kept
+
+
+def _replace_references(node: Any, old: str, new: str, seen: set[int]) -> None:
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, Reference) and node.ref == old:
+        node.ref = new
+    elif isinstance(node, dict):
+        for value in node.values():
+            _replace_references(value, old, new, seen)
+    elif isinstance(node, list | tuple):
+        for value in node:
+            _replace_references(value, old, new, seen)
+    elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+        for field in dataclasses.fields(node):
+            _replace_references(getattr(node, field.name), old, new, seen)
