@@ -39,24 +39,35 @@ FACTORIES = {
 
 # Page and total in one round trip: the shape the service's list issues.
 LIST_PAGE_SQL = """
-SELECT t.total, p.id, p.first_name, p.last_name, p.email, p.phone, p.birthday, p.notes, p.created_at, p.updated_at
+SELECT t.total, p.id, p.first_name, p.last_name,
+  p.emails::jsonb -> 0 ->> 'value', p.phones::jsonb -> 0 ->> 'value',
+  p.emails, p.phones, p.addresses, p.organization, p.job_title, p.birthday, p.notes, p.tags, p.favorite,
+  p.created_at, p.updated_at
 FROM (SELECT count(*) AS total FROM contacts WHERE owner_id = $1) AS t
-LEFT JOIN (SELECT * FROM contacts WHERE owner_id = $1 ORDER BY last_name, first_name, id LIMIT $2 OFFSET $3)
+LEFT JOIN (SELECT * FROM contacts WHERE owner_id = $1 ORDER BY last_name_key, first_name_key, id LIMIT $2 OFFSET $3)
   AS p ON true
-ORDER BY p.last_name, p.first_name, p.id
+ORDER BY p.last_name_key, p.first_name_key, p.id
 """
 
 
 class ContactRead(msgspec.Struct):
-    """The JSON of one contact as the service answers it, filled positionally from a row."""
+    """The JSON of one contact as the service answers it, filled positionally from a row; the
+    lists are the stored JSON text, copied into the answer as it is (msgspec.Raw)."""
 
     id: uuid.UUID
     first_name: str
     last_name: str
-    email: str
-    phone: str
-    birthday: datetime.date
+    email: str | None
+    phone: str | None
+    emails: msgspec.Raw
+    phones: msgspec.Raw
+    addresses: msgspec.Raw
+    organization: str | None
+    job_title: str | None
+    birthday: str | None
     notes: str | None
+    tags: msgspec.Raw
+    favorite: bool
     created_at: datetime.datetime
     updated_at: datetime.datetime
 
@@ -98,6 +109,14 @@ async def close_pool(app: Litestar) -> None:
         await pool.close()
 
 
+def ceiling_values(row: Any) -> list[Any]:
+    """A row's values for ContactRead, the JSON columns wrapped as raw JSON."""
+    values = list(row[1:])
+    for position in (5, 6, 7, 12):  # emails, phones, addresses, tags
+        values[position] = msgspec.Raw(values[position])
+    return values
+
+
 @get("/api/contacts")
 async def list_contacts(
     state: State,
@@ -107,7 +126,7 @@ async def list_contacts(
     rows: list[Any] = await state.pool.fetch(LIST_PAGE_SQL, state.owner_id, limit, offset)
     # The LEFT JOIN yields one row with NULL contact columns when the page is empty. Plain structs
     # filled straight from the rows: the service's JSON by the shortest path there is.
-    items = [ContactRead(*row[1:]) for row in rows if row["id"] is not None]
+    items = [ContactRead(*ceiling_values(row)) for row in rows if row["id"] is not None]
     total = int(rows[0]["total"]) if rows else 0
     return ContactPage(items=items, total=total, limit=limit, offset=offset)
 

@@ -25,7 +25,7 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from contacts_api.accounts.passwords import PasswordHasher
 from contacts_api.config import Settings
-from contacts_api.contacts.models import search_key
+from contacts_api.contacts.models import LIST_SEPARATOR, search_key
 from contacts_api.contacts.phones import digits_of
 from contacts_api.contacts.repository import search_parameters, search_statement
 from contacts_api.contacts.schemas import ContactFilters
@@ -55,6 +55,8 @@ CONTACT_COLUMNS = (
     "organization_key",
     "birthday_month_day",
     "birthday_year",
+    "emails_key",
+    "phone_digits",
 )
 EMAIL_COLUMNS = ("owner_id", "address", "contact_id")
 PHONE_COLUMNS = ("contact_id", "position", "owner_id", "digits", "e164")
@@ -243,6 +245,8 @@ def contact_rows(owner_id: uuid.UUID, count: int, rng: random.Random, now: datet
                     search_key(organization),
                     birthday.month * 100 + birthday.day,
                     birthday.year,
+                    LIST_SEPARATOR.join(addresses),
+                    LIST_SEPARATOR.join(digits_of(number) for number in numbers),
                 )
             ],
             emails=[(owner_id, address, contact_id) for address in addresses],

@@ -5,7 +5,6 @@ knows no domain, and no domain needs the docs pages (docs.py) to use it."""
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Any
 
 from litestar.openapi.spec import OpenAPI, Reference, Schema
@@ -39,23 +38,6 @@ def name_response_schema(
             target.description = text
     components.schemas[name] = schema
     media.schema = Reference(ref=f"#/components/schemas/{name}")
-
-
-def rename_schemas(openapi: OpenAPI, new: str, duplicates: str, keep: str | None = None) -> None:
-    """Rename the component `keep` (by default the first whose name fully matches the regex
-    `duplicates`) to `new`, and point every reference to a component matching `duplicates` (the
-    same shape, generated per route) at it instead."""
-    schemas = openapi.components.schemas or {}
-    keep = keep or next((name for name in schemas if re.fullmatch(duplicates, name)), None)
-    if keep is None or keep not in schemas:
-        return
-    for old in [name for name in schemas if re.fullmatch(duplicates, name)]:
-        _replace_references(openapi, f"#/components/schemas/{old}", f"#/components/schemas/{new}", set())
-        kept = schemas.pop(old)
-        if old == keep:
-            if isinstance(kept, Schema):
-                kept.title = new
-            schemas[new] = kept
 
 
 def _replace_references(node: Any, old: str, new: str, seen: set[int]) -> None:

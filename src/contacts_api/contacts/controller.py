@@ -68,10 +68,9 @@ SearchText = Annotated[str | None, _search_text("Case- and accent-insensitive su
 QueryText = Annotated[
     str | None,
     _search_text(
-        "Case- and accent-insensitive substring of the first name, last name, organization or any email; a number"
-        " (digits, spaces, + - ( ) .) with 3 digits or more also matches the digits of any phone (`555 0100` finds"
-        " `+1 (555) 010-0200`). `%` and `_`"
-        " match literally",
+        "Case- and accent-insensitive substring of the first name, last name, organization or any email; with 3"
+        " digits or more, its digits also match a substring of any phone's digits (`555 0100` finds"
+        " `+1 (555) 010-0200`). `%` and `_` match literally",
         "hopp",
         "5550100",
     ),

@@ -7,9 +7,12 @@ unique by is projected into three index tables, written by the repository in the
 transaction as the row (and removed with it, ON DELETE CASCADE):
 
 - `contact_emails` (owner, address): its primary key keeps an address on at most one contact of
-  an owner, race-safe; a trigram index serves substring search on PostgreSQL.
-- `contact_phones` (contact, position): each number's digits (trigram-indexed, for `q=5550100`)
-  and E.164 form (for finding duplicates by number).
+  an owner, race-safe.
+- `contact_phones` (contact, position): each number's digits and E.164 form (for finding
+  duplicates by number).
+
+Substring search reads the row alone: its search keys (names, organization, `emails_key`,
+`phone_digits`), trigram-indexed on PostgreSQL.
 - `contact_tags` (owner, folded tag, contact): the `tag` filters and the tag counts.
 
 Migration 0006 says why this storage, with the alternatives weighed.
@@ -45,6 +48,9 @@ from contacts_api.contacts.schemas import EmailEntry, PhoneEntry, PostalAddress
 from contacts_api.dto import without_constraints
 from contacts_api.text import fold
 
+# Between the entries of emails_key and phone_digits: a character no address or digit string
+# holds (ASCII unit separator), so a search never matches across two entries.
+LIST_SEPARATOR = "\x1f"
 # Search keys (text.fold of a name) compare byte by byte, as SQLite does: PostgreSQL's default
 # collation would order them by its locale's rules, and the two databases would sort differently.
 SEARCH_KEY_LENGTH = 300
@@ -142,6 +148,11 @@ class ContactModel(UUIDv7AuditBase):
     first_name_key: Mapped[str] = mapped_column(SearchKey, default=keyed("first_name"))
     last_name_key: Mapped[str] = mapped_column(SearchKey, default=keyed("last_name"))
     organization_key: Mapped[str] = mapped_column(SearchKey, default=keyed("organization"))
+    # Every email address, and the digits of every phone, joined by LIST_SEPARATOR: what `q` and
+    # the email filter search, on the row itself, so that a search reads one table through one
+    # bitmap of trigram indexes (repository.search_conditions). Written by the repository.
+    emails_key: Mapped[str] = mapped_column(Text, default="")
+    phone_digits: Mapped[str] = mapped_column(Text, default="")
     # The birthday's month * 100 + day (17 May is 517) and its year, if known (see birthday_parts).
     birthday_month_day: Mapped[int | None] = mapped_column(Integer, default=None)
     birthday_year: Mapped[int | None] = mapped_column(Integer, default=None)
@@ -201,8 +212,8 @@ for _table, _column in (
     (CONTACTS, "first_name_key"),
     (CONTACTS, "last_name_key"),
     (CONTACTS, "organization_key"),
-    (CONTACT_EMAILS, "address"),
-    (CONTACT_PHONES, "digits"),
+    (CONTACTS, "emails_key"),
+    (CONTACTS, "phone_digits"),
 ):
     Index(
         f"ix_{_table.name}_owner_id_{_column}_trigram",

@@ -36,7 +36,6 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    union,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,6 +45,7 @@ from contacts_api.contacts.models import (
     CONTACT_PHONES,
     CONTACT_TAGS,
     CONTACTS,
+    LIST_SEPARATOR,
     ContactModel,
     search_key,
 )
@@ -63,7 +63,8 @@ from contacts_api.text import fold, tag_key
 
 _FEBRUARY_28, _FEBRUARY_29 = 228, 229
 _LIKE_SPECIALS = re.compile(r"([\\%_])")
-_PHONE_QUERY = re.compile(r"[0-9 +().-]+")
+# A pattern no search key can match: two separators in a row never occur.
+_NEVER_MATCHES = f"%{LIST_SEPARATOR}{LIST_SEPARATOR}%"
 # The entity's fields that are columns; `email` and `phone` are views of the lists.
 DERIVED_FIELDS = frozenset({"email", "phone"})
 STORED_FIELDS = tuple(name for name in Contact.__struct_fields__ if name not in DERIVED_FIELDS)
@@ -126,6 +127,10 @@ def with_derived_columns(fields: Mapping[str, Any]) -> dict[str, Any]:
             columns[f"{name}_key"] = search_key(fields[name])
     if "birthday" in fields:
         columns["birthday_month_day"], columns["birthday_year"] = birthday_parts(fields["birthday"])
+    if "emails" in fields:
+        columns["emails_key"] = LIST_SEPARATOR.join(entry.value for entry in fields["emails"])
+    if "phones" in fields:
+        columns["phone_digits"] = LIST_SEPARATOR.join(digits_of(entry.value) for entry in fields["phones"])
     return columns
 
 
@@ -173,12 +178,6 @@ def contains(column: ColumnElement[str], pattern_parameter: str) -> ColumnElemen
 _OWNER = CONTACTS.c.owner_id == bindparam("owner")
 
 
-def _emails_containing(parameter: str) -> Select[Any]:
-    return select(CONTACT_EMAILS.c.contact_id).where(
-        CONTACT_EMAILS.c.owner_id == bindparam("owner"), contains(CONTACT_EMAILS.c.address, parameter)
-    )
-
-
 def _tagged(parameter: str) -> ColumnElement[bool]:
     return CONTACTS.c.id.in_(
         select(CONTACT_TAGS.c.contact_id).where(
@@ -188,23 +187,19 @@ def _tagged(parameter: str) -> ColumnElement[bool]:
 
 
 def _q_matches(digits: bool) -> ColumnElement[bool]:
-    """`q` in a name, the organization or any email, or (`digits`) its digits in any phone's.
-
-    A union of one index-served lookup per place (trigram indexes on PostgreSQL), rather than
-    one OR over the book: an OR that reaches into other tables makes PostgreSQL test every
-    contact of the owner in turn."""
-    arms = [
-        select(CONTACTS.c.id).where(_OWNER, contains(CONTACTS.c[key], "q"))
-        for key in ("first_name_key", "last_name_key", "organization_key")
+    """`q` in a name, the organization or any email, or (`digits`) its digits in any phone's:
+    one OR over the row's own search keys, which PostgreSQL answers with one bitmap over their
+    trigram indexes and one visit of the matching rows. (A union of lookups in the index tables
+    read each match three or four times: a big book's search ran at a fifth of the speed.)"""
+    places = [
+        contains(CONTACTS.c.first_name_key, "q"),
+        contains(CONTACTS.c.last_name_key, "q"),
+        contains(CONTACTS.c.organization_key, "q"),
+        contains(CONTACTS.c.emails_key, "q_emails"),
     ]
-    arms.append(_emails_containing("q"))
     if digits:
-        arms.append(
-            select(CONTACT_PHONES.c.contact_id).where(
-                CONTACT_PHONES.c.owner_id == bindparam("owner"), contains(CONTACT_PHONES.c.digits, "q_digits")
-            )
-        )
-    return CONTACTS.c.id.in_(union(*arms))
+        places.append(contains(CONTACTS.c.phone_digits, "q_digits"))
+    return or_(*places)
 
 
 @dataclass(frozen=True)
@@ -232,7 +227,7 @@ def search_conditions(shape: SearchShape) -> list[ColumnElement[bool]]:
     if shape.last_name:
         conditions.append(contains(CONTACTS.c.last_name_key, "last_name"))
     if shape.email:
-        conditions.append(CONTACTS.c.id.in_(_emails_containing("email")))
+        conditions.append(contains(CONTACTS.c.emails_key, "email"))
     conditions.extend(_tagged(f"tag{index}") for index in range(shape.tags))
     if shape.favorite:
         conditions.append(CONTACTS.c.favorite == bindparam("favorite"))
@@ -247,9 +242,11 @@ def search_parameters(filters: ContactFilters, sort: ContactSort = "name") -> tu
         name: fold(value) for name in ("q", "first_name", "last_name", "email") if (value := getattr(filters, name))
     }
     parameters: dict[str, Any] = {name: like_pattern(value) for name, value in folded.items() if value}
-    # A number as one types it (digits and phone punctuation only, 3 digits or more) also searches
-    # the phones; "Flat 555" is a text search, not a phone search.
-    digits = digits_of(filters.q) if filters.q and _PHONE_QUERY.fullmatch(filters.q.strip()) else ""
+    # Addresses hold no separator: a value with one could only match across two of them.
+    for name, emails_name in (("q", "q_emails"), ("email", "email")):
+        if name in parameters:
+            parameters[emails_name] = _NEVER_MATCHES if LIST_SEPARATOR in folded[name] else like_pattern(folded[name])
+    digits = digits_of(filters.q or "")
     if "q" in parameters and len(digits) >= MIN_PHONE_DIGITS:
         parameters["q_digits"] = like_pattern(digits)
     tags = list(dict.fromkeys(tag_key(tag.strip()) for tag in filters.tags))
@@ -406,6 +403,10 @@ async def _not_owner_scoped(*_: Any, **__: Any) -> Any:
     raise NotImplementedError("not owner-scoped: write a method of ContactRepository that is")
 
 
+async def _skips_index_rows(*_: Any, **__: Any) -> Any:
+    raise NotImplementedError("writes no index rows: use ContactRepository.update_contact")
+
+
 class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
     """One owner's contacts, over the request's session.
 
@@ -419,6 +420,8 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
     # no method reachable from the service can touch another owner's rows.
     add_many = update_many = delete_many = delete_where = _not_owner_scoped
     upsert = upsert_many = get_or_upsert = get_and_update = _not_owner_scoped
+    # Owner-scoped, but it would write the lists without their index rows: update_contact does both.
+    update = _skips_index_rows
 
     def __init__(self, *, session: AsyncSession, owner_id: uuid.UUID) -> None:
         # The owner's value in a prebuilt statement: building `select(…).where(…)` anew costs
@@ -454,7 +457,12 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
         return await super().add(data, **options)
 
     async def update_contact(
-        self, contact_id: uuid.UUID, changes: Mapping[str, object], *, now: datetime.datetime
+        self,
+        contact_id: uuid.UUID,
+        changes: Mapping[str, object],
+        *,
+        now: datetime.datetime,
+        unless_changed: Mapping[str, object] | None = None,
     ) -> Contact | None:
         """Change the given fields (stored fields only); None when the owner has no such contact.
 
@@ -463,12 +471,17 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
         of a PATCH's database time, and a read-then-write that a concurrent delete turns into a
         StaleDataError. A contact deleted meanwhile simply matches no row here. The index rows of
         the lists that changed are then replaced.
+
+        `unless_changed` makes it a compare-and-set: the row is written only if those columns
+        still hold the given values (a change computed from them, as a PATCH of `email` is);
+        otherwise nothing is written and None is returned, as for a missing contact.
         """
         if not changes:
             return await self.get_contact(contact_id)
+        expected = [CONTACTS.c[name] == value for name, value in (unless_changed or {}).items()]
         statement = (
             update(CONTACTS)
-            .where(CONTACTS.c.owner_id == self.owner_id, CONTACTS.c.id == contact_id)
+            .where(CONTACTS.c.owner_id == self.owner_id, CONTACTS.c.id == contact_id, *expected)
             .values(**with_derived_columns(changes), updated_at=now)
             .returning(*CONTACT_COLUMNS)
         )
@@ -484,7 +497,9 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
         for name, entries in lists.items():
             table = _INDEX_TABLES[name]
             if replace:
-                await self.session.execute(delete(table).where(table.c.contact_id == contact_id))
+                await self.session.execute(
+                    delete(table).where(table.c.owner_id == self.owner_id, table.c.contact_id == contact_id)
+                )
             if values := getattr(rows, name)(entries):
                 await self.session.execute(insert(table), values)
 

@@ -140,7 +140,8 @@ class PostalAddress(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class Contact(msgspec.Struct, kw_only=True):
-    """A contact in one user's address book: every field, as stored."""
+    """A contact in one user's address book: every field, as stored (`email` and `phone` are the
+    first entries' values, derived)."""
 
     id: uuid.UUID
     owner_id: uuid.UUID
@@ -194,7 +195,10 @@ class UpcomingBirthday(Contact, kw_only=True):
 class TagCount(msgspec.Struct, kw_only=True):
     """A tag in use in the address book, and on how many contacts."""
 
-    name: Annotated[str, msgspec.Meta(description="As first given (on the earliest-named contact)")]
+    name: Annotated[
+        str,
+        msgspec.Meta(description="One spelling in use (the first in byte order, as `Family` before `family`)"),
+    ]
     count: Annotated[int, msgspec.Meta(ge=1, description="Contacts with this tag")]
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import msgspec
 from advanced_alchemy.exceptions import RepositoryError
 from litestar.dto import DTOData
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, ServiceUnavailableException
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
@@ -52,6 +52,7 @@ _YEARLESS_BIRTHDAY = re.compile(r"--([0-9]{2})-([0-9]{2})")
 _LEAP_YEAR = 2000  # a year-less --02-29 is a real month and day
 # The version 1 field, and the list it is the first entry of.
 PRIMARY_FIELDS = {"email": "emails", "phone": "phones"}
+PATCH_ATTEMPTS = 3  # compare-and-set rounds of a PATCH of `email`/`phone` before a 503
 ENTRY_TYPES: dict[str, type[EmailEntry] | type[PhoneEntry]] = {"emails": EmailEntry, "phones": PhoneEntry}
 
 
@@ -225,16 +226,27 @@ class ContactService:
         return await self._change(contact_id, sent, self.rules.stored_fields(sent, today=self.today(), whole=True))
 
     async def patch_contact(self, contact_id: uuid.UUID, data: DTOData[Contact]) -> Contact:
-        """Only the fields the client sent (a partial DTO leaves out the others). A change of
-        `email` or `phone` is computed from the current lists, read under a row lock."""
+        """Only the fields the client sent (a partial DTO leaves out the others).
+
+        A change of `email` or `phone` is computed from the current lists, and written only if
+        they are still those (a compare-and-set, also where no row lock exists, as on SQLite);
+        a concurrent change of them makes it start again from the new lists."""
         sent = data.as_builtins()
-        current = None
-        if PRIMARY_FIELDS.keys() & sent.keys():
+        primaries = {PRIMARY_FIELDS[name] for name in PRIMARY_FIELDS.keys() & sent.keys()}
+        if not primaries:
+            return await self._change(contact_id, sent, self.rules.stored_fields(sent, today=self.today(), whole=False))
+        for _ in range(PATCH_ATTEMPTS):
             current = await self.contacts.get_contact(contact_id, for_update=True)
             if current is None:
                 raise NotFoundException(detail=NOT_FOUND)
-        fields = self.rules.stored_fields(sent, today=self.today(), whole=False, current=current)
-        return await self._change(contact_id, sent, fields)
+            fields = self.rules.stored_fields(sent, today=self.today(), whole=False, current=current)
+            unless_changed = {name: getattr(current, name) for name in primaries}
+            contact = await self._try_change(contact_id, sent, fields, unless_changed=unless_changed)
+            if contact is not None:
+                return contact
+        raise ServiceUnavailableException(
+            detail="The contact kept changing while this change was made: send it again", headers={"Retry-After": "1"}
+        )
 
     async def delete_contact(self, contact_id: uuid.UUID) -> None:
         if not await self.contacts.delete_contact(contact_id):
@@ -252,13 +264,28 @@ class ContactService:
         return await self.contacts.tag_counts()
 
     async def _change(self, contact_id: uuid.UUID, sent: dict[str, Any], fields: dict[str, Any]) -> Contact:
+        contact = await self._try_change(contact_id, sent, fields)
+        if contact is None:
+            raise NotFoundException(detail=NOT_FOUND)
+        return contact
+
+    async def _try_change(
+        self,
+        contact_id: uuid.UUID,
+        sent: dict[str, Any],
+        fields: dict[str, Any],
+        *,
+        unless_changed: dict[str, Any] | None = None,
+    ) -> Contact | None:
+        """Write `fields`; None for a missing contact, or for a compare-and-set (`unless_changed`)
+        that found those columns changed."""
         try:
-            contact = await self.contacts.update_contact(contact_id, fields, now=datetime.datetime.now(datetime.UTC))
+            contact = await self.contacts.update_contact(
+                contact_id, fields, now=datetime.datetime.now(datetime.UTC), unless_changed=unless_changed
+            )
         except (SQLAlchemyError, RepositoryError) as exc:
             await self.raise_if_duplicate(exc, contact_id, fields.get("emails", []), sent)
             raise
-        if contact is None:
-            raise NotFoundException(detail=NOT_FOUND)
         return contact
 
     async def raise_if_duplicate(
