@@ -6,13 +6,13 @@ The storage, chosen for what the queries need:
   shows whole contacts, and a page of 20 (or one contact) must stay one statement on one table:
   child tables alone would need a join and an aggregation per page (JSON functions that differ
   between the databases), or one query per list.
-- What a list is searched or kept unique by is projected into index tables, written in the
+- What a list is kept unique or filtered by is projected into index tables, written in the
   same transaction as the row and deleted with it (ON DELETE CASCADE):
   `contact_emails (owner_id, address, contact_id)`, whose primary key (owner_id, address) keeps an
   address on at most one contact of an owner, also between racing writes (a constraint, never a
   check-then-insert; a JSON column could not carry it, and a unique index over a JSON array exists
-  on neither database); `contact_phones (contact_id, position, owner_id, digits, e164)` for digit
-  search and for finding duplicates by E.164 number; `contact_tags (owner_id, tag_key,
+  on neither database); `contact_phones (contact_id, position, owner_id, digits, e164)` for finding
+  duplicates by E.164 number (the import); `contact_tags (owner_id, tag_key,
   contact_id, name)` for the tag filters and counts.
 - Search reads the contacts row alone: `emails_key` (every address) and `phone_digits` (the
   digits of every phone), joined by U+001F, next to the name keys and `organization_key`. On
