@@ -324,7 +324,7 @@ async def stored_emails(database_url: str) -> set[str]:
     url = make_url(database_url)
     connection = await asyncpg.connect(host=url.host, port=url.port, user=url.username, database=url.database)
     try:
-        return {row["email"] for row in await connection.fetch("SELECT email FROM contacts")}
+        return {row["address"] for row in await connection.fetch("SELECT address FROM contact_emails")}
     finally:
         await connection.close()
 
