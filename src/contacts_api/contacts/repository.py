@@ -58,6 +58,7 @@ from contacts_api.contacts.schemas import (
     PhoneEntry,
     TagCount,
     UpcomingBirthday,
+    primaries,
 )
 from contacts_api.text import fold, tag_key
 
@@ -79,24 +80,15 @@ MIN_PHONE_DIGITS = 3
 def contact_from_row(row: Row[Any]) -> Contact:
     """The one mapping from a row of CONTACT_COLUMNS (and maybe more) to the struct, by name."""
     mapping = row._mapping
-    emails: list[EmailEntry] = mapping["emails"]
-    phones: list[PhoneEntry] = mapping["phones"]
-    return Contact(
-        **{name: mapping[name] for name in STORED_FIELDS},
-        email=emails[0].value if emails else None,
-        phone=phones[0].value if phones else None,
-    )
+    return Contact(**{name: mapping[name] for name in STORED_FIELDS}, **primaries(mapping["emails"], mapping["phones"]))
 
 
 def upcoming_birthday_from_row(row: Row[Any]) -> UpcomingBirthday:
     """A row of upcoming_birthdays_statement: the contact's columns, `next_birthday`, `age`."""
     mapping = row._mapping
-    emails: list[EmailEntry] = mapping["emails"]
-    phones: list[PhoneEntry] = mapping["phones"]
     return UpcomingBirthday(
         **{name: mapping[name] for name in STORED_FIELDS},
-        email=emails[0].value if emails else None,
-        phone=phones[0].value if phones else None,
+        **primaries(mapping["emails"], mapping["phones"]),
         next_birthday=_key_to_date(mapping["next_birthday"]),
         age=mapping["age"],
     )
@@ -105,9 +97,7 @@ def upcoming_birthday_from_row(row: Row[Any]) -> UpcomingBirthday:
 def exact_contact_from_row(row: Row[Any]) -> Contact:
     """contact_from_row for a row of CONTACT_COLUMNS alone: faster."""
     mapping = row._mapping
-    emails: list[EmailEntry] = mapping["emails"]
-    phones: list[PhoneEntry] = mapping["phones"]
-    return Contact(**mapping, email=emails[0].value if emails else None, phone=phones[0].value if phones else None)
+    return Contact(**mapping, **primaries(mapping["emails"], mapping["phones"]))
 
 
 def birthday_parts(birthday: str | None) -> tuple[int | None, int | None]:

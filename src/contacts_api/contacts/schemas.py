@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypedDict
 
 import msgspec
 from litestar.dto import DTOConfig
@@ -181,6 +181,17 @@ class Contact(msgspec.Struct, kw_only=True):
     favorite: bool = False
     created_at: datetime.datetime
     updated_at: datetime.datetime
+
+
+class Primaries(TypedDict):
+    email: str | None
+    phone: str | None
+
+
+def primaries(emails: list[EmailEntry], phones: list[PhoneEntry]) -> Primaries:
+    """The version 1 fields `email` and `phone` of a contact with these lists: the first
+    entries' values, or None. The one place they are derived."""
+    return {"email": emails[0].value if emails else None, "phone": phones[0].value if phones else None}
 
 
 class UpcomingBirthday(Contact, kw_only=True):

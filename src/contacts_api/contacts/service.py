@@ -36,6 +36,7 @@ from contacts_api.contacts.schemas import (
     PhoneEntry,
     TagCount,
     UpcomingBirthday,
+    primaries,
 )
 from contacts_api.errors import ConflictError, is_unique_violation
 from contacts_api.text import nfc, tag_key
@@ -232,15 +233,15 @@ class ContactService:
         they are still those (a compare-and-set, also where no row lock exists, as on SQLite);
         a concurrent change of them makes it start again from the new lists."""
         sent = data.as_builtins()
-        primaries = {PRIMARY_FIELDS[name] for name in PRIMARY_FIELDS.keys() & sent.keys()}
-        if not primaries:
+        changed_lists = {PRIMARY_FIELDS[name] for name in PRIMARY_FIELDS.keys() & sent.keys()}
+        if not changed_lists:
             return await self._change(contact_id, sent, self.rules.stored_fields(sent, today=self.today(), whole=False))
         for _ in range(PATCH_ATTEMPTS):
             current = await self.contacts.get_contact(contact_id, for_update=True)
             if current is None:
                 raise NotFoundException(detail=NOT_FOUND)
             fields = self.rules.stored_fields(sent, today=self.today(), whole=False, current=current)
-            unless_changed = {name: getattr(current, name) for name in primaries}
+            unless_changed = {name: getattr(current, name) for name in changed_lists}
             contact = await self._try_change(contact_id, sent, fields, unless_changed=unless_changed)
             if contact is not None:
                 return contact
@@ -310,8 +311,4 @@ class ContactService:
 
 def with_primaries(contact: Contact) -> Contact:
     """The contact with `email` and `phone` set from its lists' first entries."""
-    return msgspec.structs.replace(
-        contact,
-        email=contact.emails[0].value if contact.emails else None,
-        phone=contact.phones[0].value if contact.phones else None,
-    )
+    return msgspec.structs.replace(contact, **primaries(contact.emails, contact.phones))
