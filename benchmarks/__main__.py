@@ -23,6 +23,7 @@ from benchmarks.errors import BenchmarkError
 from benchmarks.report import comparison, evaluate, print_comparison, print_report, write_json
 from benchmarks.runs import LoadRunner, Options, run_ceilings, run_service, run_side_by_side
 from benchmarks.seed import SeededData, SeedPlan, seed_database
+from benchmarks.transfers import as_json, print_transfers
 from benchmarks.wrk import find_wrk
 
 
@@ -129,7 +130,7 @@ def run(args: argparse.Namespace, console: Console) -> None:
         with tempfile.TemporaryDirectory(prefix="contacts-bench-") as workdir:
             if not args.compare_only:
                 run_ceilings(runner, options, database, seeded, Path(workdir))
-                run_service(runner, options, database, seeded, Path(workdir))
+                run_service(runner, options, database, seeded, Path(workdir), plan.big_book)
             if args.compare_with is not None:
                 run_side_by_side(
                     runner,
@@ -149,6 +150,8 @@ def run(args: argparse.Namespace, console: Console) -> None:
     checks = [] if args.compare_only else evaluate(runner.measurements)
     side_by_side = comparison(runner.measurements)
     print_report(console, runner.measurements, checks)
+    if runner.transfers:
+        print_transfers(console, runner.transfers)
     if side_by_side:
         print_comparison(console, side_by_side, str(args.compare_with))
     write_json(
@@ -165,6 +168,7 @@ def run(args: argparse.Namespace, console: Console) -> None:
         measurements=runner.measurements,
         checks=checks,
         side_by_side=side_by_side,
+        transfers=as_json(runner.transfers),
     )
     console.print(f"results written to {args.output}")
 

@@ -181,6 +181,7 @@ def write_json(
     measurements: list[Measurement],
     checks: list[Check],
     side_by_side: list[dict[str, Any]] | None = None,
+    transfers: list[dict[str, Any]] | None = None,
 ) -> None:
     by_key = {measurement.key: measurement for measurement in measurements}
     document = {
@@ -213,6 +214,7 @@ def write_json(
             for check in checks
         ],
         **({"side_by_side": side_by_side} if side_by_side else {}),
+        **({"transfers": transfers} if transfers else {}),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(msgspec.json.format(msgspec.json.encode(document), indent=2) + b"\n")

@@ -15,7 +15,15 @@ from rich.console import Console
 from benchmarks.database import BenchDatabase
 from benchmarks.errors import BenchmarkError
 from benchmarks.seed import SeededData
-from benchmarks.servers import PROJECT_ROOT, ServerSpec, ceiling_spec, running_server, service_spec
+from benchmarks.servers import (
+    PROJECT_ROOT,
+    ServerSpec,
+    ceiling_spec,
+    running_server,
+    running_server_process,
+    service_spec,
+)
+from benchmarks.transfers import TransferMeasurement, measure_export, measure_import
 from benchmarks.wrk import WrkLoad, WrkResult, finish_wrk, run_wrk, start_wrk, stop_wrk
 
 LOGIN_CONNECTIONS = 4  # argon2 is slow on purpose; more connections would only queue
@@ -62,6 +70,7 @@ class LoadRunner:
     # caches, which is start-up cost, not the steady state being measured.
     warmup_seconds: int = 0
     measurements: list[Measurement] = field(default_factory=list)
+    transfers: list[TransferMeasurement] = field(default_factory=list)
 
     def record(self, key: str, name: str, server: str, load: WrkLoad, result: WrkResult, baseline: str | None) -> None:
         self.measurements.append(Measurement(key, name, server, describe(load), load.connections, baseline, result))
@@ -127,12 +136,17 @@ def run_ceilings(
 
 
 def run_service(
-    runner: LoadRunner, options: Options, database: BenchDatabase, seeded: SeededData, workdir: Path
+    runner: LoadRunner,
+    options: Options,
+    database: BenchDatabase,
+    seeded: SeededData,
+    workdir: Path,
+    big_book: int,
 ) -> None:
     spec = service_spec(
         database_url=database.sqlalchemy_url, jwt_secret=secrets.token_urlsafe(48), workers=options.workers
     )
-    with running_server(spec, workdir) as base_url:
+    with running_server_process(spec, workdir) as (base_url, server):
         tokens = TokenBook(base_url, seeded.password, options.duration + 2 * FLOOD_LEAD_SECONDS + TOKEN_MARGIN_SECONDS)
         small, big, flooder = seeded.small.email, seeded.big.email, seeded.flooder.email
 
@@ -180,6 +194,11 @@ def run_service(
             stop_wrk(process)
             raise
         runner.record("login_flood", "login flood (alongside)", "service", flood, flood_result, "hello")
+
+        runner.console.print("import and export runs")
+        runner.transfers.append(measure_import(base_url, seeded.password))
+        for file_format in ("vcard", "csv"):
+            runner.transfers.append(measure_export(base_url, tokens.token(big), server.pid, file_format, big_book))
 
 
 # The routes a change to the request path is judged by, measured for both checkouts.

@@ -122,6 +122,13 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 def running_server(spec: ServerSpec, workdir: Path) -> Iterator[str]:
     """Start the server in `workdir` (so no stray .env is read), yield its base URL once healthy,
     and stop it however the block ends. Its output goes to a log file quoted on failure."""
+    with running_server_process(spec, workdir) as (base_url, _):
+        yield base_url
+
+
+@contextmanager
+def running_server_process(spec: ServerSpec, workdir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """running_server, also yielding the server's process (whose tree a memory probe reads)."""
     port = free_port()
     log_path = workdir / f"{spec.name.replace(' ', '-')}.log"
     with log_path.open("wb") as log:
@@ -131,6 +138,6 @@ def running_server(spec: ServerSpec, workdir: Path) -> Iterator[str]:
         try:
             base_url = f"http://{HOST}:{port}"
             wait_until_healthy(spec, base_url, process, log_path)
-            yield base_url
+            yield base_url, process
         finally:
             stop(process)

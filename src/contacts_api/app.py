@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
@@ -19,6 +19,11 @@ from contacts_api.accounts.throttling import RATE_LIMIT_STORE, auth_rate_limit, 
 from contacts_api.clock import CLOCK_STATE_KEY, Clock, utc_now
 from contacts_api.config import Settings, load_settings
 from contacts_api.contacts.controller import ContactController, document_contacts
+from contacts_api.contacts.interchange.controller import (
+    IMPORT_LIMITS_STATE_KEY,
+    AddressBookTransferController,
+    document_transfer,
+)
 from contacts_api.contacts.service import CONTACT_RULES_STATE_KEY, ContactRules
 from contacts_api.db import DB_CONFIG_STATE_KEY, alchemy_config, provide_db_session
 from contacts_api.docs import ClosedStructSchemaPlugin, docs_assets_router, openapi_config
@@ -55,6 +60,12 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Lite
             UserController,
             AccountPagesController,
             ContactController,
+            # Imports take files up to IMPORT_MAX_BYTES; every other route keeps MAX_BODY_BYTES.
+            Router(
+                path="/",
+                route_handlers=[AddressBookTransferController],
+                request_max_body_size=settings.import_max_bytes,
+            ),
         ],
         template_config=TemplateConfig(directory=ACCOUNT_PAGE_TEMPLATES, engine=JinjaTemplateEngine),
         plugins=[SQLAlchemyPlugin(config=db_config), ClosedStructSchemaPlugin()],
@@ -76,6 +87,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Lite
                 ACCOUNTS_STATE_KEY: accounts,
                 CLOCK_STATE_KEY: clock,
                 CONTACT_RULES_STATE_KEY: ContactRules(default_phone_region=settings.default_phone_region),
+                IMPORT_LIMITS_STATE_KEY: settings.import_max_contacts,
             }
         ),
         # Logging is set up by whoever runs the app (`contacts-api serve` hands Granian logs.py's
@@ -89,4 +101,5 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Lite
     # routing.
     app.asgi_handler = drain_unread_request_body(request_log_middleware(head_as_get(app.asgi_handler)))
     document_contacts(app.openapi_schema)
+    document_transfer(app.openapi_schema)
     return app

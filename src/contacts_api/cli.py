@@ -7,9 +7,10 @@ import datetime
 import logging
 import logging.config
 import os
+import uuid
 from collections.abc import Callable
 from functools import wraps
-from typing import ParamSpec, TypeVar
+from typing import BinaryIO, ParamSpec, TypeVar
 
 import click
 import msgspec
@@ -20,8 +21,21 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
-from contacts_api.accounts.repositories import LoginSessionRepository
+from contacts_api.accounts.repositories import LoginSessionRepository, UserRepository
 from contacts_api.config import Settings, SettingsError, load_settings
+from contacts_api.contacts.interchange.records import ReadRecord
+from contacts_api.contacts.interchange.service import (
+    AddressBookTransfer,
+    ImportReport,
+    book_pages,
+    csv_header_line,
+    mapped_records,
+    read_records,
+    render_csv,
+    render_vcards,
+)
+from contacts_api.contacts.repository import ContactRepository
+from contacts_api.contacts.service import ContactRules
 from contacts_api.db import alembic_config, create_engine, downgrade_database, upgrade_database
 from contacts_api.errors import describe_cause
 from contacts_api.logs import logging_config
@@ -206,6 +220,136 @@ async def _purge_sessions(settings: Settings) -> int:
             repository = LoginSessionRepository(session=session)
             cutoff = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=settings.session_retention_days)
             return await repository.purge(ended_before=cutoff)
+    finally:
+        await engine.dispose()
+
+
+@main.group()
+def contacts() -> None:
+    """Address books: import and export files (vCard, CSV), as the API does."""
+
+
+ON_DUPLICATE = click.Choice(["skip", "update", "create"])
+
+
+@contacts.command("import")
+@click.option("--user", "email", required=True, help="The email of the account whose book receives the contacts.")
+@click.option(
+    "--on-duplicate",
+    type=ON_DUPLICATE,
+    default="skip",
+    show_default=True,
+    help="A record sharing an email or E.164 phone with a contact: skip it, update that contact, or create it.",
+)
+@click.option("--dry-run", is_flag=True, help="Report what would happen; store nothing.")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the whole report (JSON, as the API answers it) to this file.",
+)
+@click.argument("file", type=click.File("rb"))
+@one_line_errors
+def import_contacts(email: str, on_duplicate: str, dry_run: bool, report_path: str | None, file: BinaryIO) -> None:
+    """Import a vCard (2.1, 3.0, 4.0) or contacts CSV file into a user's book, in one transaction."""
+    settings = load_settings(for_serving=False)
+    data = file.read()
+    if len(data) > settings.import_max_bytes:
+        raise CommandFailed(
+            f"the file has {len(data):,} bytes, more than IMPORT_MAX_BYTES ({settings.import_max_bytes:,})"
+        )
+    records = read_records(data, settings.import_max_contacts)
+    with Progress(
+        TextColumn("[bold]importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True
+    ) as progress:
+        task = progress.add_task("records", total=len(records))
+        report = asyncio.run(
+            _import_file(
+                settings, email, records, on_duplicate=on_duplicate, dry_run=dry_run,
+                advance=lambda n: progress.advance(task, n),
+            )
+        )  # fmt: skip
+    if report_path is not None:
+        with open(report_path, "wb") as out:
+            out.write(msgspec.json.format(msgspec.json.encode(report)))
+    for item in report.items:
+        if item.status in {"skipped", "failed"}:
+            click.echo(f"record {item.index} {item.status}: {item.name or '(no name)'}: {item.detail}")
+    verb = "would be" if dry_run else "were"
+    click.echo(
+        f"{report.created} created, {report.updated} updated, {report.skipped} skipped, {report.failed} failed"
+        f" ({verb} stored{' — dry run' if dry_run else ''})"
+    )
+
+
+async def _owner_of(session: AsyncSession, email: str) -> uuid.UUID:
+    user = await UserRepository(session=session).find_by_email(normalize_email(email))
+    if user is None:
+        raise CommandFailed(f"no account has the email {email}")
+    return user.id
+
+
+async def _import_file(
+    settings: Settings,
+    email: str,
+    records: list[ReadRecord],
+    *,
+    on_duplicate: str,
+    dry_run: bool,
+    advance: Callable[[int], None],
+) -> ImportReport:
+    engine = create_engine(settings)
+    rules = ContactRules(default_phone_region=settings.default_phone_region)
+    today = datetime.datetime.now(datetime.UTC).date()
+    try:
+        async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+            owner_id = await _owner_of(session, email)
+            mapped = await asyncio.to_thread(mapped_records, records, rules, today, advance)
+            transfer = AddressBookTransfer(session, owner_id=owner_id, rules=rules, today=today)
+            return await transfer.import_records(mapped, on_duplicate=on_duplicate, dry_run=dry_run)  # type: ignore[arg-type]
+    finally:
+        await engine.dispose()
+
+
+@contacts.command("export")
+@click.option("--user", "email", required=True, help="The email of the account whose book is exported.")
+@click.option("--format", "file_format", type=click.Choice(["vcard", "csv"]), default="vcard", show_default=True)
+@click.option(
+    "--version",
+    "version",
+    type=click.Choice(["4.0", "3.0"]),
+    default="4.0",
+    show_default=True,
+    help="The vCard version.",
+)
+@click.option("--tag", default=None, help="Only the contacts with this tag.")
+@click.option("-o", "--output", type=click.File("wb"), default="-", show_default=True, help="Where to write the file.")
+@one_line_errors
+def export_contacts(email: str, file_format: str, version: str, tag: str | None, output: BinaryIO) -> None:
+    """Write a user's book as vCard (4.0 or 3.0) or as CSV in Google Contacts' layout, page by page."""
+    count = asyncio.run(_export_file(load_settings(for_serving=False), email, file_format, version, tag, output))
+    click.echo(f"exported {count} contact(s)", err=True)
+
+
+async def _export_file(
+    settings: Settings, email: str, file_format: str, version: str, tag: str | None, output: BinaryIO
+) -> int:
+    engine = create_engine(settings)
+    try:
+        async with AsyncSession(engine) as session:
+            owner_id = await _owner_of(session, email)
+            first = await ContactRepository(session=session, owner_id=owner_id).export_page(after=None, tag=tag)
+            await session.rollback()
+        pages = book_pages(lambda: AsyncSession(engine), owner_id=owner_id, tag=tag, first=first)
+        if file_format == "csv":
+            output.write(csv_header_line().encode())
+        count = 0
+        async for page in pages:
+            text = render_csv(page) if file_format == "csv" else render_vcards(page, version)  # type: ignore[arg-type]
+            output.write(text.encode())
+            count += len(page)
+        return count
     finally:
         await engine.dispose()
 

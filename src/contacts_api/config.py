@@ -95,6 +95,9 @@ class Settings(
     # ISO 3166-1 alpha-2 region for phone numbers typed without a leading +: "US" reads
     # "(555) 010-0200" as +15550100200. Empty: only numbers with a + get an E.164 form.
     default_phone_region: str = ""
+    # Imports (contacts/interchange/): a larger file is a 413, more records a 400.
+    import_max_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 5 * 1024 * 1024
+    import_max_contacts: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 10_000
 
     @property
     def is_sqlite(self) -> bool:

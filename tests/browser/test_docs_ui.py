@@ -81,3 +81,54 @@ def test_scalar_renders_the_operations(live_server: str, page: Page) -> None:
     page.get_by_text("Contacts", exact=True).first.click()
     expect(page.get_by_text("List and search contacts").first).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "scalar.png"))
+
+
+def authorize_in_swagger(page: Page) -> None:
+    page.locator(".swagger-ui .auth-wrapper .authorize").click()
+    page.locator("#oauth_username").fill(EMAIL)
+    page.locator("#oauth_password").fill(PASSWORD)
+    page.locator(".modal-ux .auth-btn-wrapper .authorize").click()
+    expect(page.locator(".modal-ux .auth-container h6")).to_contain_text("Authorized")
+    page.locator(".modal-ux .btn-done").click()
+
+
+def test_swagger_ui_imports_a_vcard_through_its_file_picker(live_server: str, page: Page, tmp_path: Path) -> None:
+    card = tmp_path / "contacts.vcf"
+    card.write_text("BEGIN:VCARD\r\nVERSION:3.0\r\nN:Picker;Filed;;;\r\nFN:Filed Picker\r\nEND:VCARD\r\n")
+    page.goto(f"{live_server}/schema/swagger")
+    authorize_in_swagger(page)
+
+    operation = page.locator("#operations-Import_and_export-importContacts")
+    operation.locator(".opblock-summary").click()
+    operation.locator(".try-out__btn").click()
+    # The multipart body, the first media type documented: a file input for the field `file`.
+    operation.locator("input[type=file]").set_input_files(str(card))
+    operation.locator(".execute").click()
+    status = operation.locator(".live-responses-table tbody .response-col_status").first
+    expect(status).to_have_text("200", timeout=15_000)
+    expect(operation.locator(".live-responses-table .microlight").first).to_contain_text('"created": 1')
+    operation.screenshot(path=str(ARTIFACTS / "swagger-import-file-picker-200.png"))
+
+
+def test_swagger_ui_offers_the_export_as_a_download(live_server: str, page: Page) -> None:
+    page.goto(f"{live_server}/schema/swagger")
+    authorize_in_swagger(page)
+
+    operation = page.locator("#operations-Import_and_export-exportContacts")
+    operation.locator(".opblock-summary").click()
+    operation.locator(".try-out__btn").click()
+    operation.locator(".execute").click()
+    status = operation.locator(".live-responses-table tbody .response-col_status").first
+    expect(status).to_have_text("200", timeout=15_000)
+    # Content-Disposition: attachment makes Swagger UI show a download link rather than the text.
+    expect(operation.get_by_text("Download file")).to_be_visible()
+    operation.screenshot(path=str(ARTIFACTS / "swagger-export-download.png"))
+
+
+def test_scalar_shows_the_import_and_export_operations(live_server: str, page: Page) -> None:
+    page.goto(f"{live_server}/schema")
+    expect(page.get_by_text("Log in and receive a token pair").first).to_be_visible(timeout=20_000)
+    page.get_by_text("Import and export", exact=True).first.click()
+    expect(page.get_by_text("Import a vCard or CSV file").first).to_be_visible()
+    expect(page.get_by_text("Export the address book as vCard or CSV").first).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "scalar-import-export.png"))

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import msgspec
 from advanced_alchemy.service import OffsetPagination
-from litestar import Controller, Request, delete, get, patch, post, put
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.dto import DTOData
@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contacts_api.accounts.guards import BEARER_SECURITY, requires_user
 from contacts_api.accounts.schemas import User
 from contacts_api.clock import CLOCK_STATE_KEY
+from contacts_api.contacts.interchange.vcard_writer import VCARD_MEDIA_TYPE, contact_as_vcard
 from contacts_api.contacts.schemas import (
     MAX_ADDRESSES,
     MAX_EMAILS,
@@ -206,6 +207,17 @@ def contact_field_description(name: str) -> str | None:
     return next((meta.description for meta in metas if meta.description), None)
 
 
+VCARD_MEDIA_TYPES = ("text/vcard", "text/x-vcard", "text/directory")
+
+
+def wants_vcard(request: Request[Any, Any, Any]) -> bool:
+    """Whether the client prefers a vCard to JSON (RFC 9110 §12.5.1), checked only when it names one."""
+    if "vcard" not in request.headers.get("accept", "") and "directory" not in request.headers.get("accept", ""):
+        return False
+    best = request.accept.best_match(["application/json", *VCARD_MEDIA_TYPES], default="application/json")
+    return best in VCARD_MEDIA_TYPES
+
+
 def provide_contact_service(db_session: AsyncSession, request: Request[User, Any, Any], state: State) -> ContactService:
     return ContactService(
         db_session, owner_id=request.user.id, clock=state[CLOCK_STATE_KEY], rules=state[CONTACT_RULES_STATE_KEY]
@@ -313,8 +325,15 @@ class ContactController(Controller):
         summary="Read a contact",
         raises=[NotAuthorizedException, NotFoundException, ServiceUnavailableException],
     )
-    async def get_contact(self, contact_id: ContactId, contacts: ContactService) -> Contact:
-        return await contacts.get_contact(contact_id)
+    async def get_contact(
+        self, contact_id: ContactId, contacts: ContactService, request: Request[User, Any, Any]
+    ) -> Contact:
+        """The contact as JSON, or with `Accept: text/vcard` as one vCard 4.0 (RFC 6350)."""
+        contact = await contacts.get_contact(contact_id)
+        if wants_vcard(request):
+            # A Response passes by the return DTO: the vCard is the whole answer.
+            return typing.cast("Contact", Response(contact_as_vcard(contact), media_type=VCARD_MEDIA_TYPE))
+        return contact
 
     @put(
         "/{contact_id:uuid}",

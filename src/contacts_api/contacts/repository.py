@@ -267,6 +267,15 @@ def _sort_columns(sort: ContactSort) -> tuple[str, ...]:
 _OWNED_ROWS = select(ContactModel).where(ContactModel.owner_id == bindparam("owner"))
 _GET_OWNED = select(*CONTACT_COLUMNS).where(_OWNER, CONTACTS.c.id == bindparam("contact"))
 _GET_OWNED_FOR_UPDATE = _GET_OWNED.with_for_update()
+# Export pages: the owner's contacts in id order (creation order: ids are UUIDv7) after a given id,
+# a keyset page that reads the primary key's order, whatever the book's size.
+EXPORT_PAGE_SIZE = 500
+_EXPORT_ORDER = (CONTACTS.c.id,)
+_EXPORT_FIRST = select(*CONTACT_COLUMNS).where(_OWNER).order_by(*_EXPORT_ORDER).limit(bindparam("limit"))
+_EXPORT_AFTER = _EXPORT_FIRST.where(CONTACTS.c.id > bindparam("after"))
+# How many values one `IN (…)` of a duplicate lookup carries (SQLite allows 32,766 in all).
+LOOKUP_CHUNK = 500
+INSERT_CHUNK = 1000
 _TAG_COUNTS = (
     select(func.min(CONTACT_TAGS.c.name).label("name"), func.count().label("count"))
     .where(CONTACT_TAGS.c.owner_id == bindparam("owner"))
@@ -505,6 +514,83 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
         )
         result = await self.session.execute(statement)
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def add_contacts(self, contacts: Sequence[Contact]) -> None:
+        """Many new contacts and their index rows (an import), as one multi-row INSERT per table
+        and thousand contacts rather than add_contact's five statements per contact: 10,000
+        contacts in about a hundred statements. Raises as add_contact does when an email is taken."""
+        for start in range(0, len(contacts), INSERT_CHUNK):
+            chunk = contacts[start : start + INSERT_CHUNK]
+            rows = [
+                {
+                    **with_derived_columns({name: getattr(contact, name) for name in STORED_FIELDS}),
+                    "owner_id": self.owner_id,
+                }
+                for contact in chunk
+            ]
+            await self.session.execute(insert(CONTACTS), rows)
+            for name, table in _INDEX_TABLES.items():
+                values = [
+                    row
+                    for contact in chunk
+                    for row in getattr(IndexRows(self.owner_id, contact.id), name)(getattr(contact, name))
+                ]
+                if values:
+                    await self.session.execute(insert(table), values)
+
+    async def contacts_by_email(self, addresses: Iterable[str]) -> dict[str, uuid.UUID]:
+        """The owner's contact holding each of `addresses` (stored form), for those that one does."""
+        found: dict[str, uuid.UUID] = {}
+        wanted = sorted(set(addresses))
+        for start in range(0, len(wanted), LOOKUP_CHUNK):
+            statement = select(CONTACT_EMAILS.c.address, CONTACT_EMAILS.c.contact_id).where(
+                CONTACT_EMAILS.c.owner_id == self.owner_id,
+                CONTACT_EMAILS.c.address.in_(wanted[start : start + LOOKUP_CHUNK]),
+            )
+            found.update({row.address: row.contact_id for row in await self.session.execute(statement)})
+        return found
+
+    async def contacts_by_e164(self, numbers: Iterable[str]) -> dict[str, uuid.UUID]:
+        """A contact of the owner with each of the E.164 `numbers`, for those some contact has
+        (several may: phone numbers are not unique; the one created first is named)."""
+        found: dict[str, uuid.UUID] = {}
+        wanted = sorted(set(numbers))
+        for start in range(0, len(wanted), LOOKUP_CHUNK):
+            statement = (
+                select(CONTACT_PHONES.c.e164, CONTACT_PHONES.c.contact_id)
+                .where(
+                    CONTACT_PHONES.c.owner_id == self.owner_id,
+                    CONTACT_PHONES.c.e164.in_(wanted[start : start + LOOKUP_CHUNK]),
+                )
+                .order_by(CONTACT_PHONES.c.contact_id)
+            )
+            for row in await self.session.execute(statement):
+                found.setdefault(row.e164, row.contact_id)
+        return found
+
+    async def contacts_by_id(self, contact_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Contact]:
+        wanted = sorted(set(contact_ids))
+        found: dict[uuid.UUID, Contact] = {}
+        for start in range(0, len(wanted), LOOKUP_CHUNK):
+            statement = select(*CONTACT_COLUMNS).where(
+                CONTACTS.c.owner_id == self.owner_id, CONTACTS.c.id.in_(wanted[start : start + LOOKUP_CHUNK])
+            )
+            found.update({row.id: exact_contact_from_row(row) for row in await self.session.execute(statement)})
+        return found
+
+    async def export_page(
+        self, *, after: uuid.UUID | None, tag: str | None, limit: int = EXPORT_PAGE_SIZE
+    ) -> list[Contact]:
+        """Up to `limit` contacts (with `tag`, if given) whose id follows `after`, in id order: one
+        page of a streamed export. Each page is its own short query (a keyset page, not an
+        OFFSET), so an export of any size holds one page in memory and no transaction open."""
+        statement = _EXPORT_FIRST if after is None else _EXPORT_AFTER
+        parameters: dict[str, Any] = {"owner": self.owner_id, "limit": limit, "after": after}
+        if tag is not None:
+            statement = statement.where(_tagged("tag"))
+            parameters["tag"] = tag_key(tag.strip())
+        rows = (await self.session.execute(statement, parameters)).all()
+        return [exact_contact_from_row(row) for row in rows]
 
     async def emails_taken(self, addresses: Sequence[str], *, besides: uuid.UUID) -> list[str]:
         """Which of `addresses` are on another contact of the owner than `besides`."""

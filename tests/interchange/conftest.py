@@ -1,0 +1,63 @@
+"""Helpers for the import and export tests: the real clients' files and a vCard builder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.conftest import ApiUser, Client
+
+# The exports of real clients (see its INDEX.md); CI has the folder at the same place.
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "contacts"
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def vcard(*lines: str, version: str = "3.0") -> str:
+    """One card of `lines` (CRLF line ends)."""
+    return "\r\n".join(["BEGIN:VCARD", f"VERSION:{version}", *lines, "END:VCARD"]) + "\r\n"
+
+
+async def import_file(
+    client: Client,
+    owner: ApiUser,
+    content: bytes | str,
+    *,
+    media_type: str = "text/vcard",
+    **params: Any,
+) -> httpx.Response:
+    body = content.encode() if isinstance(content, str) else content
+    query = {name: str(value).lower() if isinstance(value, bool) else value for name, value in params.items()}
+    return await client.post(
+        "/api/contacts/import",
+        headers={**owner.headers, "Content-Type": media_type},
+        content=body,
+        params=query,
+    )
+
+
+async def imported(client: Client, owner: ApiUser, content: bytes | str, **params: Any) -> dict[str, Any]:
+    """The report of an import that must succeed."""
+    response = await import_file(client, owner, content, **params)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def all_contacts(client: Client, owner: ApiUser) -> list[dict[str, Any]]:
+    """Every contact of `owner`, in creation order."""
+    contacts: list[dict[str, Any]] = []
+    while True:
+        response = await client.get(
+            "/api/contacts",
+            headers=owner.headers,
+            params={"sort": "created_at", "limit": 100, "offset": len(contacts)},
+        )
+        assert response.status_code == 200, response.text
+        page = response.json()
+        contacts.extend(page["items"])
+        if len(contacts) >= page["total"]:
+            return contacts
