@@ -16,6 +16,7 @@ import click
 import msgspec
 from alembic import command
 from litestar.exceptions import HTTPException
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -260,9 +261,7 @@ def import_contacts(email: str, on_duplicate: str, dry_run: bool, report_path: s
             f"the file has {len(data):,} bytes, more than IMPORT_MAX_BYTES ({settings.import_max_bytes:,})"
         )
     records = read_records(data, settings.import_max_contacts)
-    with Progress(
-        TextColumn("[bold]importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True
-    ) as progress:
+    with _progress_bar("importing") as progress:
         task = progress.add_task("records", total=len(records))
         report = asyncio.run(
             _import_file(
@@ -328,18 +327,48 @@ async def _import_file(
 @one_line_errors
 def export_contacts(email: str, file_format: str, version: str, tag: str | None, output: BinaryIO) -> None:
     """Write a user's book as vCard (4.0 or 3.0) or as CSV in Google Contacts' layout, page by page."""
-    count = asyncio.run(_export_file(load_settings(for_serving=False), email, file_format, version, tag, output))
+    with _progress_bar("exporting") as progress:
+        task = progress.add_task("contacts", total=None)
+        count = asyncio.run(
+            _export_file(
+                load_settings(for_serving=False), email, file_format, version, tag, output,
+                start=lambda total: progress.update(task, total=total),
+                advance=lambda n: progress.advance(task, n),
+            )
+        )  # fmt: skip
     click.echo(f"exported {count} contact(s)", err=True)
 
 
+def _progress_bar(verb: str) -> Progress:
+    """A bar on stderr (stdout may be the exported file), gone when done."""
+    return Progress(
+        TextColumn(f"[bold]{verb}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+
+
 async def _export_file(
-    settings: Settings, email: str, file_format: str, version: str, tag: str | None, output: BinaryIO
+    settings: Settings,
+    email: str,
+    file_format: str,
+    version: str,
+    tag: str | None,
+    output: BinaryIO,
+    *,
+    start: Callable[[int], None],
+    advance: Callable[[int], None],
 ) -> int:
     engine = create_engine(settings)
     try:
         async with AsyncSession(engine) as session:
             owner_id = await _owner_of(session, email)
-            first = await ContactRepository(session=session, owner_id=owner_id).export_page(after=None, tag=tag)
+            repository = ContactRepository(session=session, owner_id=owner_id)
+            start(await repository.count_contacts(tag=tag))
+            first = await repository.export_page(after=None, tag=tag)
             await session.rollback()
         pages = book_pages(lambda: AsyncSession(engine), owner_id=owner_id, tag=tag, first=first)
         if file_format == "csv":
@@ -349,6 +378,7 @@ async def _export_file(
             text = render_csv(page) if file_format == "csv" else render_vcards(page, version)  # type: ignore[arg-type]
             output.write(text.encode())
             count += len(page)
+            advance(len(page))
         return count
     finally:
         await engine.dispose()

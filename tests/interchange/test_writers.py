@@ -30,7 +30,6 @@ from contacts_api.contacts.interchange.vcard_writer import (
     VCardVersion,
     contact_as_vcard,
     contact_as_vcard_bytes,
-    vcard_media_type,
 )
 from contacts_api.contacts.schemas import Contact, EmailEntry, PhoneEntry, PostalAddress
 
@@ -228,10 +227,6 @@ def test_rev_is_updated_at_in_utc(version: VCardVersion, line: str) -> None:
     updated_at = datetime.datetime(2026, 12, 1, 12, 15, 0, 123456, tzinfo=plus_two)
 
     assert only(contact_as_vcard(contact(updated_at=updated_at), version), "REV") == line
-
-
-def test_media_type_is_text_vcard_in_utf_8_for_both_versions() -> None:
-    assert vcard_media_type("4.0") == vcard_media_type("3.0") == "text/vcard; charset=utf-8"
 
 
 # vCard: labels

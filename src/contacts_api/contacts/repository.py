@@ -273,6 +273,7 @@ EXPORT_PAGE_SIZE = 500
 _EXPORT_ORDER = (CONTACTS.c.id,)
 _EXPORT_FIRST = select(*CONTACT_COLUMNS).where(_OWNER).order_by(*_EXPORT_ORDER).limit(bindparam("limit"))
 _EXPORT_AFTER = _EXPORT_FIRST.where(CONTACTS.c.id > bindparam("after"))
+_COUNT = select(func.count()).select_from(CONTACTS).where(_OWNER)
 # How many values one `IN (…)` of a duplicate lookup carries (SQLite allows 32,766 in all).
 LOOKUP_CHUNK = 500
 INSERT_CHUNK = 1000
@@ -591,6 +592,15 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
             parameters["tag"] = tag_key(tag.strip())
         rows = (await self.session.execute(statement, parameters)).all()
         return [exact_contact_from_row(row) for row in rows]
+
+    async def count_contacts(self, *, tag: str | None) -> int:
+        """How many contacts the owner has (with `tag`, if given): the length of an export."""
+        statement = _COUNT
+        parameters: dict[str, Any] = {"owner": self.owner_id}
+        if tag is not None:
+            statement = statement.where(_tagged("tag"))
+            parameters["tag"] = tag_key(tag.strip())
+        return int((await self.session.execute(statement, parameters)).scalar_one())
 
     async def emails_taken(self, addresses: Sequence[str], *, besides: uuid.UUID) -> list[str]:
         """Which of `addresses` are on another contact of the owner than `besides`."""

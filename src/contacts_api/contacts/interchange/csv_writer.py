@@ -36,7 +36,7 @@ from collections.abc import Iterable, Iterator
 
 from contacts_api.contacts.schemas import MAX_ADDRESSES, MAX_EMAILS, MAX_PHONES, Contact
 
-CSV_MEDIA_TYPE = "text/csv; charset=utf-8"  # RFC 4180 §3, RFC 7111
+CSV_MEDIA_TYPE = "text/csv"  # RFC 4180 §3, RFC 7111; Litestar adds `; charset=utf-8` (as to any text/ type)
 LABEL_SEPARATOR = " ::: "  # Google's separator between the labels (and multiple values) of one cell
 MY_CONTACTS = "* myContacts"  # Google's mark on every contact of the address book proper
 STARRED = "* starred"  # Google's mark of a favorite

@@ -58,8 +58,9 @@ from contacts_api.contacts.schemas import Contact
 VCardVersion = Literal["4.0", "3.0"]
 
 # text/vcard is registered by RFC 6350 §10.1; 3.0 files go out under it too (clients no longer look
-# for RFC 2425's text/directory), always in UTF-8.
-VCARD_MEDIA_TYPE = "text/vcard; charset=utf-8"
+# for RFC 2425's text/directory), always in UTF-8: Litestar adds `; charset=utf-8` to any text/ type
+# it sends, so the constant is the bare type (with the parameter here, the header would carry it twice).
+VCARD_MEDIA_TYPE = "text/vcard"
 LINE_LENGTH = 75  # octets, excluding the CRLF (RFC 6350 §3.2, RFC 2426 §2.6)
 FAVORITE_PROPERTY = "X-CONTACTS-API-FAVORITE"
 LABEL_PROPERTY = "X-ABLabel"  # Apple's custom label, on a group shared with the property it names
@@ -259,9 +260,3 @@ def contact_as_vcard(contact: Contact, version: VCardVersion = "4.0") -> str:
     """`contact` as one vCard of `version`: `BEGIN:VCARD` … `END:VCARD\\r\\n`, CRLF line ends,
     folded at 75 octets (RFC 6350 §3.2 for 4.0, RFC 2426 §2.6 for 3.0)."""
     return contact_as_vcard_bytes(contact, version).decode()
-
-
-def vcard_media_type(version: VCardVersion = "4.0") -> str:
-    """The Content-Type of an export of `version`: VCARD_MEDIA_TYPE for both."""
-    del version  # the same for both versions; the parameter keeps the call sites version-aware
-    return VCARD_MEDIA_TYPE
