@@ -62,3 +62,44 @@ def test_the_curl_session_runs_against_a_fresh_server(tmp_path: Path) -> None:
     assert "Sam" in lines[7]
     assert '"age":null' in lines[7]
     assert lines[-1] == "204"  # logout
+
+
+def transfer_session() -> str:
+    block = re.search(r"### Moving an address book in and out.*?```sh\n(.*?)```", README.read_text(), re.DOTALL)
+    assert block, "the README lost its import and export session"
+    return block.group(1)
+
+
+def test_the_import_and_export_session_runs_against_a_fresh_server(tmp_path: Path) -> None:
+    missing = [tool for tool in ("curl", "jq") if not shutil.which(tool)]
+    if missing:
+        if in_ci():
+            pytest.fail(f"{missing} not installed")
+        pytest.skip(f"{missing} not installed")
+    work = tmp_path / "work"
+    work.mkdir()  # the files the session writes (phone.vcf, contacts.vcf, compilers.csv) land here
+    with live_server(tmp_path, server_env()) as base_url:
+        script = transfer_session().replace("API=http://127.0.0.1:8000", f"API={base_url}")
+        run = subprocess.run(  # noqa: S603
+            ["bash", "-euo", "pipefail", "-c", script],  # noqa: S607
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            cwd=work,
+        )
+    assert run.returncode == 0, run.stderr
+    dry_run, first, again, *card = run.stdout.strip().splitlines()
+    assert json.loads(dry_run)["dry_run"] is True
+    assert [item["status"] for item in json.loads(dry_run)["items"]] == ["created", "created"]
+    report = json.loads(first)
+    assert (report["created"], report["items"][0]["dropped"]) == (2, ["PHOTO"])
+    assert json.loads(again)["skipped"] == 2
+    exported = (work / "contacts.vcf").read_text()
+    assert exported.count("BEGIN:VCARD") == 2
+    assert "BDAY:--1209" in exported  # the year-less birthday stays year-less
+    csv_rows = (work / "compilers.csv").read_text().splitlines()
+    assert csv_rows[0].startswith("First Name,Middle Name,Last Name")
+    assert len(csv_rows) == 2  # the tag filter: Grace only
+    assert card[0] == "BEGIN:VCARD"
+    assert "item1.X-ABLabel:Lab" in card
