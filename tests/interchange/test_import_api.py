@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.conftest import ApiUser, Client, query_scalar
@@ -163,6 +165,15 @@ async def test_import_of_a_file_that_is_no_address_book_is_400(client: Client, u
     assert response.json()["detail"]
 
 
+async def test_import_of_a_binary_file_is_400_saying_so(client: Client, user: ApiUser) -> None:
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01"
+    response = await import_file(client, user, png, media_type="text/csv")
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("This is a binary file")
+    assert response.json()["extra"][0]["key"] == "file"
+    assert await all_contacts(client, user) == []
+
+
 async def test_import_of_an_empty_body_is_400(client: Client, user: ApiUser) -> None:
     response = await import_file(client, user, b"")
     assert response.status_code == 400
@@ -229,3 +240,16 @@ async def test_every_real_clients_file_imports_every_contact(client: Client, use
     assert report["created"] + report["skipped"] == EXPECTED_CONTACTS[name], report
     assert report["failed"] == 0, report
     assert len(await all_contacts(client, user)) == report["created"]
+
+
+async def test_two_concurrent_imports_of_one_file_store_each_contact_once(
+    client: Client, user: ApiUser, database_url: str
+) -> None:
+    cards = "".join(vcard(f"FN:Racer {n}", f"EMAIL:racer{n}@example.com") for n in range(50))
+    first, second = await asyncio.gather(import_file(client, user, cards), import_file(client, user, cards))
+    assert (first.status_code, second.status_code) == (200, 200), (first.text, second.text)
+    reports = [first.json(), second.json()]
+    # The unique index on (owner, address) decides the race: the loser's records become skips.
+    assert sorted(report["created"] for report in reports) == [0, 50]
+    assert sum(report["skipped"] for report in reports) == 50
+    assert await query_scalar(database_url, "SELECT count(*) FROM contacts") == 50

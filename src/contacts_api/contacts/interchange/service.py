@@ -15,6 +15,7 @@ held in memory, on either database.
 
 from __future__ import annotations
 
+import codecs
 import datetime
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -82,6 +83,10 @@ class ImportReport(msgspec.Struct, kw_only=True):
     items: list[ImportItem]
 
 
+# The byte-order marks of UTF-16 and UTF-32 (UTF-32 LE's begins with UTF-16 LE's), whose text holds NULs.
+_WIDE_TEXT_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)
+
+
 def unreadable(message: str) -> ValidationException:
     return ValidationException(detail=message, extra=[{"key": "file", "message": message, "source": "body"}])
 
@@ -92,6 +97,10 @@ def read_records(data: bytes, max_contacts: int) -> list[ReadRecord]:
     `max_contacts` records."""
     if not data.strip():
         raise unreadable("The file is empty")
+    # A NUL byte outside UTF-16 and UTF-32 text is an image, an archive, a spreadsheet: no export
+    # of contacts, whatever a lenient charset fallback would make of it.
+    if b"\x00" in data and not data.startswith(_WIDE_TEXT_MARKS):
+        raise unreadable("This is a binary file, not a vCard or CSV text: export the address book as .vcf or .csv")
     try:
         reader: Iterator[ReadRecord] = read_vcards(data) if looks_like_vcard(data) else read_csv_contacts(data)
         records: list[ReadRecord] = []
