@@ -550,9 +550,10 @@ def csv_layout(header: list[str]) -> CsvLayout:
     return best
 
 
-_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-_YEARLESS_DATE = re.compile(r"--(\d{2})-?(\d{2})")
-_NUMERIC_DATE = re.compile(r"(\d{1,2})([/.])(\d{1,2})\2(\d{2}|\d{4})")
+# ASCII digits only: a date in other digits is passed on as found, for the mapping step to name.
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII)
+_YEARLESS_DATE = re.compile(r"--(\d{2})-?(\d{2})", re.ASCII)
+_NUMERIC_DATE = re.compile(r"(\d{1,2})([/.])(\d{1,2})\2(\d{2}|\d{4})", re.ASCII)
 
 
 def _birthday(text: str, day_first: bool) -> str | None:
@@ -577,14 +578,19 @@ def _birthday(text: str, day_first: bool) -> str | None:
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
+def _is_number(text: str) -> bool:
+    """ASCII digits only: `str.isdigit` also takes `²` and `①`, which `int` refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def _split_birthday(year: str | None, month: str | None, day: str | None) -> str | None:
     """Thunderbird's Birth Year / Month / Day as one birthday, or the parts as found when they are not numbers."""
     if month is None and day is None and year is None:
         return None
-    if month is not None and day is not None and month.isdigit() and day.isdigit():
+    if month is not None and day is not None and _is_number(month) and _is_number(day):
         if year is None:
             return f"--{int(month):02d}-{int(day):02d}"
-        if year.isdigit():
+        if _is_number(year):
             return f"{int(year):04d}-{int(month):02d}-{int(day):02d}"
     return "-".join(part for part in (year, month, day) if part is not None)
 
@@ -593,7 +599,11 @@ def _label(text: str | None) -> str | None:
     """A Google label without its primary marker (`* Home` → `Home`), otherwise exactly as written."""
     if text is None:
         return None
-    return text.removeprefix("* ").strip() or None
+    label = text.strip()
+    # Cells reach here trimmed, so the marker of a slot without a label is a bare "*".
+    if label == "*" or label.startswith("* "):
+        label = label[1:].strip()
+    return label or None
 
 
 @dataclass(slots=True)
@@ -716,6 +726,7 @@ def _record(row: list[str], layout: CsvLayout) -> ReadRecord | None:
 
 def _delimiter(text: str) -> str:
     """`,`, or `;` / TAB for a header that has no comma but those (Outlook in some European locales, TSV)."""
+    text = text.lstrip("\r\n")  # the header is the first line that is not blank
     end = min((i for i in (text.find("\n"), text.find("\r")) if i >= 0), default=len(text))
     header = text[:end]
     if "," in header:
