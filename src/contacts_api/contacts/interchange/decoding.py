@@ -16,6 +16,7 @@ mapping step (`records.contact_fields`) to leave such values out and name them.
 from __future__ import annotations
 
 import codecs
+import re
 import unicodedata
 
 from charset_normalizer import from_bytes
@@ -69,6 +70,9 @@ def decoded_text(data: bytes) -> str:
         return legacy_text(data)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def charset_text(data: bytes, declared: str | None) -> str:
     """The text of one vCard value's bytes.
 
@@ -79,10 +83,8 @@ def charset_text(data: bytes, declared: str | None) -> str:
     """
     codec = known_codec(declared)
     if codec is not None:
-        try:
-            return data.decode(codec)
-        except UnicodeDecodeError:
-            return _western_text(data)
+        text = declared_text(data, codec)
+        return _western_text(data) if text is None else text
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -145,9 +147,28 @@ def known_codec(declared: str | None) -> str | None:
         return None
     try:
         name = codecs.lookup(declared.strip().strip('"')).name
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
+        return None
+    try:
+        # bytes.decode refuses a codec that is no text encoding (rot13, base64, zlib …) with a
+        # LookupError before it decodes anything (an empty input would skip the check).
+        b"a".decode(name)
     except LookupError:
         return None
+    except ValueError:  # UnicodeDecodeError: "a" is no whole character of this text encoding
+        pass
     return None if name in _WIDE_CODECS else name
+
+
+def declared_text(data: bytes, codec: str) -> str | None:
+    """`data` decoded with a declared `codec` (from `known_codec`), or None when it does not
+    decode them strictly or gives text no stored value may hold: a lone surrogate, which
+    unicode_escape, raw_unicode_escape and UTF-7 can produce and UTF-8 cannot encode."""
+    try:
+        text = data.decode(codec)
+    except (UnicodeError, ValueError):  # UnicodeDecodeError, and `undefined`'s or idna's UnicodeError
+        return None
+    return None if _SURROGATE.search(text) else text
 
 
 def _decodes(data: bytes, codec: str) -> bool:

@@ -55,7 +55,13 @@ from typing import Any
 
 from vobject.base import Component, ContentLine, getBehavior, parseLine  # type: ignore[import-untyped]
 
-from contacts_api.contacts.interchange.decoding import decoded_text, decoded_with, known_codec, legacy_codec
+from contacts_api.contacts.interchange.decoding import (
+    declared_text,
+    decoded_text,
+    decoded_with,
+    known_codec,
+    legacy_codec,
+)
 from contacts_api.contacts.interchange.records import AddressParts, LabelledValue, ReadRecord
 
 logger = logging.getLogger(__name__)
@@ -320,11 +326,9 @@ class _ValueDecoder:
             return data.decode("utf-8", errors="replace")
         codec = known_codec(declared)
         if codec is not None:
-            try:
-                return data.decode(codec)
-            except UnicodeDecodeError:
-                # A mislabel (ThunderSync's "UTF-8" over ISO-8859-1): the Western code page.
-                return decoded_with(data, "cp1252")
+            text = declared_text(data, codec)
+            # None: a mislabel (ThunderSync's "UTF-8" over ISO-8859-1), read in the Western code page.
+            return decoded_with(data, "cp1252") if text is None else text
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
