@@ -14,6 +14,7 @@ from typing import BinaryIO, ParamSpec, TypeVar
 
 import click
 import msgspec
+from advanced_alchemy.exceptions import RepositoryError
 from alembic import command
 from litestar.exceptions import HTTPException
 from rich.console import Console
@@ -66,7 +67,7 @@ def one_line_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise CommandFailed(str(exc)) from None
         except HTTPException as exc:  # a rule of the domain services, e.g. a taken email
             raise CommandFailed(exc.detail) from None
-        except (SQLAlchemyError, OSError) as exc:
+        except (SQLAlchemyError, RepositoryError, OSError) as exc:
             raise CommandFailed(f"database error: {describe_cause(exc)}") from None
 
     return wrapper
@@ -340,14 +341,17 @@ def export_contacts(email: str, file_format: str, version: str, tag: str | None,
 
 
 def _progress_bar(verb: str) -> Progress:
-    """A bar on stderr (stdout may be the exported file), gone when done."""
+    """A bar on stderr (stdout may be the exported file), gone when done; none when stderr is no
+    terminal (a log, a pipe), which would only get blank lines."""
+    console = Console(stderr=True)
     return Progress(
         TextColumn(f"[bold]{verb}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        console=Console(stderr=True),
+        console=console,
         transient=True,
+        disable=not console.is_terminal,
     )
 
 

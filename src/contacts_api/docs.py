@@ -84,6 +84,10 @@ def openapi_config() -> OpenAPIConfig:
             Tag(name="Auth", description="Sign up, log in, rotate and end sessions"),
             Tag(name="Users", description="The signed-in user's account"),
             Tag(name="Contacts", description="The signed-in user's address book"),
+            Tag(
+                name="Import and export",
+                description="The address book in and out as vCard (2.1, 3.0, 4.0) or contacts CSV files",
+            ),
             Tag(name="Operations", description="Health"),
         ],
         components=Components(

@@ -80,7 +80,7 @@ async def test_export_of_many_pages_holds_every_contact_once_in_creation_order(c
 async def test_export_of_an_unknown_format_is_400(client: Client, user: ApiUser) -> None:
     response = await client.get("/api/contacts/export", headers=user.headers, params={"format": "xml"})
     assert response.status_code == 400
-    assert "format" in response.text
+    assert response.json()["extra"][0]["key"] == "format"
 
 
 async def test_export_needs_a_token(client: Client) -> None:
@@ -112,3 +112,9 @@ async def test_one_contact_of_someone_else_as_a_vcard_is_404(
     contact = await create_contact(client, other_user)
     response = await client.get(f"/api/contacts/{contact['id']}", headers={**user.headers, "Accept": "text/vcard"})
     assert response.status_code == 404
+
+
+async def test_openapi_documents_one_contact_as_text_vcard(client: Client) -> None:
+    document = (await client.get("/schema/openapi.json")).json()
+    content = document["paths"]["/api/contacts/{contact_id}"]["get"]["responses"]["200"]["content"]
+    assert set(content) == {"application/json", "text/vcard"}

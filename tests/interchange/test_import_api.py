@@ -79,6 +79,22 @@ async def test_import_takes_the_first_name_from_fn_without_a_given_name(client: 
     assert (contact["first_name"], contact["last_name"]) == ("Acme Corporation", "")
 
 
+@pytest.mark.parametrize(
+    ("lines", "names"),
+    [
+        (("N:Doe;;;;", "FN:John Doe"), ("John", "Doe")),
+        (("N:Nakamura;;;;", "FN:Nakamura Yui"), ("Yui", "Nakamura")),
+        (("N:Example;;;;", "FN:Example"), ("Example", "")),
+    ],
+)
+async def test_import_takes_the_first_name_from_fn_less_the_family_name(
+    client: Client, user: ApiUser, lines: tuple[str, ...], names: tuple[str, str]
+) -> None:
+    await imported(client, user, vcard(*lines))
+    [contact] = await all_contacts(client, user)
+    assert (contact["first_name"], contact["last_name"]) == names
+
+
 async def test_import_takes_the_first_name_from_the_email_when_nothing_else(client: Client, user: ApiUser) -> None:
     await imported(client, user, vcard("EMAIL:someone@example.com"))
     [contact] = await all_contacts(client, user)

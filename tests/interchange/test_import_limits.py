@@ -20,6 +20,9 @@ async def test_import_of_a_file_over_import_max_bytes_is_413(client: Client, use
     card = vcard("FN:Ada", f"NOTE:{'x' * MAX_BYTES}")
     response = await import_file(client, user, card)
     assert response.status_code == 413
+    assert response.json()["detail"] == (
+        f"The file is larger than {MAX_BYTES:,} bytes, the most one import takes (IMPORT_MAX_BYTES)"
+    )
     assert await query_scalar(database_url, "SELECT count(*) FROM contacts") == 0
 
 
@@ -29,6 +32,7 @@ async def test_import_of_a_multipart_upload_over_import_max_bytes_is_413(client:
         "/api/contacts/import", headers=user.headers, files={"file": ("big.vcf", card.encode(), "text/vcard")}
     )
     assert response.status_code == 413
+    assert "IMPORT_MAX_BYTES" in response.json()["detail"]
 
 
 async def test_import_of_more_records_than_import_max_contacts_is_400(

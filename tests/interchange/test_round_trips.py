@@ -103,3 +103,16 @@ async def test_import_export_import_of_a_real_clients_file_is_stable(client: Cli
     second_owner = await sign_up_and_log_in(client)
     await imported(client, second_owner, await exported(client, user))
     assert [comparable(contact) for contact in await all_contacts(client, second_owner)] == first
+
+
+async def test_a_book_whose_contacts_share_a_phone_moves_whole_with_on_duplicate_create(
+    client: Client, user: ApiUser
+) -> None:
+    for name, email in (("Ada", "ada@example.com"), ("Byron", "byron@example.com")):
+        body = {"first_name": name, "emails": [{"value": email}], "phones": [{"value": "+44 20 7946 0018"}]}
+        assert (await client.post("/api/contacts", headers=user.headers, json=body)).status_code == 201
+    book = [comparable(contact) for contact in await all_contacts(client, user)]
+    newcomer = await sign_up_and_log_in(client)
+    report = await imported(client, newcomer, await exported(client, user), on_duplicate="create")
+    assert report["created"] == 2
+    assert [comparable(contact) for contact in await all_contacts(client, newcomer)] == book

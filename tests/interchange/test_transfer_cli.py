@@ -112,3 +112,13 @@ def test_export_as_csv_to_stdout_is_the_header_and_one_row_per_contact_only(data
     assert lines[0].startswith("First Name,")
     assert len(lines) == 3  # the progress bar and the count go to stderr, not into the file
     assert "exported 2 contact(s)" in result.stderr
+
+
+def test_export_from_a_database_without_the_tables_is_one_line_and_exit_code_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'never-migrated.db'}")
+    result = CliRunner().invoke(main, ["contacts", "export", "--user", OWNER])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: database error: ")
+    assert len(result.output.strip().splitlines()) == 1

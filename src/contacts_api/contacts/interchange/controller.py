@@ -15,7 +15,15 @@ from litestar.datastructures import State, UploadFile
 from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException, ServiceUnavailableException, ValidationException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
-from litestar.openapi.spec import OpenAPI, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.openapi.spec import (
+    OpenAPI,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+)
 from litestar.params import Parameter
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -62,10 +70,16 @@ def provide_transfer(db_session: AsyncSession, request: Request[User, Any, Any],
 async def uploaded_file(request: Request[Any, Any, Any]) -> bytes:
     """The file of an import: the body itself, or the `file` field of a multipart form (what a
     browser form or the docs pages' file picker sends). The router's body limit applies to both."""
-    media_type, _ = request.content_type
-    if media_type != MULTIPART:
-        return await request.body()
-    form = await request.form()
+    try:
+        media_type, _ = request.content_type
+        if media_type != MULTIPART:
+            return await request.body()
+        form = await request.form()
+    except RequestEntityTooLarge:
+        limit = request.route_handler.resolve_request_max_body_size()
+        raise RequestEntityTooLarge(
+            detail=f"The file is larger than {limit or 0:,} bytes, the most one import takes (IMPORT_MAX_BYTES)"
+        ) from None
     upload = form.get("file")
     if isinstance(upload, UploadFile):
         return await upload.read()
@@ -139,9 +153,12 @@ class AddressBookTransferController(Controller):
         transfer: AddressBookTransfer,
         state: State,
         request: Request[User, Any, Any],
-        file_format: Annotated[
+        # Named as the query parameter, so that a 400 names `format` (Litestar reports the Python name).
+        format: Annotated[
             ExportFormat,
-            Parameter(query="format", description="`vcard` (RFC 6350) or `csv` (Google Contacts' layout, UTF-8)"),
+            Parameter(
+                description="`vcard` (RFC 6350) or `csv` (Google Contacts' layout, UTF-8; `version` does not apply)"
+            ),
         ] = "vcard",
         version: Annotated[
             VCardVersion, Parameter(description="The vCard version: 4.0 (RFC 6350) or 3.0 (RFC 2426, older clients)")
@@ -153,7 +170,7 @@ class AddressBookTransferController(Controller):
         # others as the client takes them, after this handler has returned, each in a session of its own.
         first = await transfer.contacts.export_page(after=None, tag=tag)
         pages = book_pages(state[DB_CONFIG_STATE_KEY].get_session, owner_id=request.user.id, tag=tag, first=first)
-        if file_format == "csv":
+        if format == "csv":
             body = _prefixed(csv_header_line().encode(), rendered(pages, render_csv))
             return Stream(
                 body,
@@ -215,3 +232,11 @@ def document_transfer(openapi: OpenAPI) -> None:
                 "text/csv": OpenAPIMediaType(schema=binary),
             }
             ok.description = "The file, as an attachment (`contacts.vcf` or `contacts.csv`)"
+    # One contact as a vCard: the same route, chosen by `Accept: text/vcard` (contacts/controller.py).
+    path = (openapi.paths or {}).get("/api/contacts/{contact_id}")
+    operation = getattr(path, "get", None)
+    ok = (operation.responses or {}).get("200") if operation is not None else None
+    if isinstance(ok, OpenAPIResponse) and ok.content is not None:
+        ok.content[VCARD_MEDIA_TYPE] = OpenAPIMediaType(
+            schema=Schema(type=OpenAPIType.STRING, description="The contact as one vCard 4.0 (RFC 6350)")
+        )

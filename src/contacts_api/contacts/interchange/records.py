@@ -246,6 +246,17 @@ def _first_name(record: ReadRecord, fields: dict[str, Any], dropped: list[str]) 
     return None
 
 
+def _without_family_name(formatted: str, family: str) -> str:
+    """The first name in a formatted name that holds the family name too (`N:Doe;;;;` with
+    `FN:John Doe` is John, not "John Doe Doe"): FN less the family name at its end or, in
+    family-first order, at its start; FN itself when that leaves nothing."""
+    if formatted.endswith(" " + family):
+        return formatted[: -len(family)].strip()
+    if formatted.startswith(family + " "):
+        return formatted[len(family) :].strip()
+    return formatted
+
+
 def display_name(fields: dict[str, Any]) -> str:
     return " ".join(part for part in (fields.get("first_name"), fields.get("last_name")) if part)
 
@@ -276,8 +287,10 @@ def contact_fields(record: ReadRecord, rules: ContactRules, today: datetime.date
             dropped=dropped,
             error="Nothing readable is left: no name, organization, email or phone",
         )
-    fields["first_name"] = first_name
     family = _kept_text(record.family_name, MAX_NAME_LENGTH, dropped, "N family name")
+    if family and not _clean(record.given_name) and first_name == _clean(record.formatted_name):
+        first_name = _without_family_name(first_name, family)
+    fields["first_name"] = first_name
     fields["last_name"] = "" if family is None or (family == first_name and not _clean(record.given_name)) else family
     stored = rules.stored_fields(fields, today=today, whole=True)
     return MappedRecord(fields=stored, name=display_name(stored), dropped=dropped)
