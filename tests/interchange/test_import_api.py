@@ -155,6 +155,68 @@ async def test_import_on_duplicate_update_changes_the_existing_contact(client: C
     )
 
 
+async def test_import_on_duplicate_update_adds_to_the_contacts_lists_and_takes_nothing_away(
+    client: Client, user: ApiUser
+) -> None:
+    body = {
+        "first_name": "Xavier",
+        "last_name": "Orig",
+        "emails": [{"value": "a@example.com"}, {"value": "z@example.com"}],
+        "phones": [{"value": "+1 555 010 0999"}],
+        "tags": ["Friends"],
+    }
+    created = await client.post("/api/contacts", headers=user.headers, json=body)
+    assert created.status_code == 201, created.text
+    existing = created.json()
+    card = vcard("FN:Alpha", "EMAIL:a@example.com", "TEL:+1 555 010 0100", "CATEGORIES:friends,Chess")
+    report = await imported(client, user, card, on_duplicate="update")
+    assert (report["updated"], report["items"][0]["id"]) == (1, existing["id"])
+    [contact] = await all_contacts(client, user)
+    assert (contact["first_name"], contact["last_name"]) == ("Alpha", "Orig")  # no N: the family name stays
+    assert [email["value"] for email in contact["emails"]] == ["a@example.com", "z@example.com"]
+    assert [phone["e164"] for phone in contact["phones"]] == ["+15550100999", "+15550100100"]
+    assert contact["tags"] == ["Friends", "Chess"]
+
+
+async def test_import_on_duplicate_update_merges_every_record_that_names_the_same_contact(
+    client: Client, user: ApiUser
+) -> None:
+    await create_contact(client, user, first_name="Xavier", email="a@example.com", phone="+1 555 010 0100")
+    cards = vcard("FN:Alpha", "EMAIL:b@example.com", "TEL:+1 555 010 0100") + vcard("FN:Beta", "EMAIL:a@example.com")
+    dry = await imported(client, user, cards, on_duplicate="update", dry_run=True)
+    report = await imported(client, user, cards, on_duplicate="update")
+    assert (
+        [item["status"] for item in report["items"]]
+        == ["updated", "updated"]
+        == [item["status"] for item in dry["items"]]
+    )
+    [contact] = await all_contacts(client, user)
+    assert contact["first_name"] == "Beta"
+    assert sorted(email["value"] for email in contact["emails"]) == ["a@example.com", "b@example.com"]
+
+
+async def test_import_of_a_multipart_upload_with_two_files_is_400(client: Client, user: ApiUser) -> None:
+    files = [
+        ("file", ("a.vcf", ADA.encode(), "text/vcard")),
+        ("file", ("b.vcf", vcard("FN:Bo").encode(), "text/vcard")),
+    ]
+    response = await client.post("/api/contacts/import", headers=user.headers, files=files)
+    assert response.status_code == 400
+    assert response.json()["extra"][0]["key"] == "file"
+    assert await all_contacts(client, user) == []
+
+
+async def test_concurrent_imports_of_phone_only_cards_store_each_once(
+    client: Client, user: ApiUser, database_url: str
+) -> None:
+    cards = "".join(vcard(f"FN:Caller {n}", f"TEL:+1 555 010 {n:04d}") for n in range(30))
+    responses = await asyncio.gather(*(import_file(client, user, cards) for _ in range(3)))
+    assert [response.status_code for response in responses] == [200, 200, 200]
+    # No unique index on phones: the owner's lock makes the imports run one after the other.
+    assert sorted(response.json()["created"] for response in responses) == [0, 0, 30]
+    assert await query_scalar(database_url, "SELECT count(*) FROM contacts") == 30
+
+
 async def test_import_on_duplicate_create_keeps_a_shared_email_on_one_contact(client: Client, user: ApiUser) -> None:
     existing = await create_contact(client, user, email="ada@example.com")
     report = await imported(client, user, ADA, on_duplicate="create")

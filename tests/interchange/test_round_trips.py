@@ -13,6 +13,8 @@ from tests.interchange.test_import_api import EXPECTED_CONTACTS
 SERVER_FIELDS = ("id", "created_at", "updated_at", "etag")
 # Every field, every kind of label (well-known, custom, capitalised), text that needs escaping.
 RICH_CONTACTS: list[dict[str, Any]] = [
+    # The whitespace a note is written with.
+    {"first_name": "Indent", "notes": "  indented\nline\n\nlast  "},
     {
         "first_name": "Grace",
         "last_name": "Hopper",

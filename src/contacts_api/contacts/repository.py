@@ -40,6 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contacts_api.accounts.models import UserModel
 from contacts_api.contacts.models import (
     CONTACT_EMAILS,
     CONTACT_PHONES,
@@ -515,6 +516,21 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
         )
         result = await self.session.execute(statement)
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def lock_book(self) -> None:
+        """Make the caller's transaction the owner's only writer that plans against the whole
+        book (an import): the owner's `users` row is written without a change, which row-locks it
+        on PostgreSQL (other such writers wait for this transaction's end; a plain create, whose
+        foreign key only takes a KEY SHARE lock, does not) and starts SQLite's one write
+        transaction. What is read afterwards is the book as the earlier writer committed it."""
+        # Setting updated_at to itself keeps its onupdate default from firing.
+        statement = (
+            update(UserModel)
+            .where(UserModel.id == self.owner_id)
+            .values(updated_at=UserModel.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(statement)
 
     async def add_contacts(self, contacts: Sequence[Contact]) -> None:
         """Many new contacts and their index rows (an import), as one multi-row INSERT per table

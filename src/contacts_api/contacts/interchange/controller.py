@@ -80,7 +80,10 @@ async def uploaded_file(request: Request[Any, Any, Any]) -> bytes:
         raise RequestEntityTooLarge(
             detail=f"The file is larger than {limit or 0:,} bytes, the most one import takes (IMPORT_MAX_BYTES)"
         ) from None
-    upload = form.get("file")
+    uploads = form.getall("file") if "file" in form else []
+    if len(uploads) > 1:
+        raise unreadable("A multipart upload carries one file, in its field `file`: import each file on its own")
+    upload = uploads[0] if uploads else None
     if isinstance(upload, UploadFile):
         return await upload.read()
     if isinstance(upload, str):
@@ -136,6 +139,10 @@ class AddressBookTransferController(Controller):
         Thunderbird, as the body (`text/vcard`, `text/csv`, …) or a `multipart/form-data` upload in field
         `file`. Every kept record is stored in one transaction; the report tells, per record in file
         order, what happened and why, and what was not kept."""
+        # The auth middleware's work is committed now, so that no connection (nor SQLite's write
+        # lock) is held while a slow client uploads the file and it is parsed; the import then
+        # runs in a transaction of its own.
+        await transfer.session.commit()
         data = await uploaded_file(request)
         max_contacts = typing.cast("int", state[IMPORT_LIMITS_STATE_KEY])
         records = await _off_the_loop(read_records, data, max_contacts)

@@ -685,7 +685,8 @@ def _record(row: list[str], layout: CsvLayout) -> ReadRecord | None:
         filled = True
         target = column.target
         if isinstance(target, Field):
-            fields.setdefault(target.name, []).append((target.order, value))
+            # A note keeps its indentation and trailing blank lines; every other cell is trimmed.
+            fields.setdefault(target.name, []).append((target.order, cell if target.name == "notes" else value))
         elif isinstance(target, Entry):
             key = (target.kind, target.slot)
             entry = gathered.get(key)

@@ -86,10 +86,15 @@ class ReadRecord:
     favorite: bool = False
     dropped: list[str] = field(default_factory=list)
     error: str | None = None
+    _named: set[str] | None = field(default=None, repr=False, compare=False)
 
     def drop(self, name: str) -> None:
-        """Name `name` among what was not kept, once."""
-        if name not in self.dropped:
+        """Name `name` among what was not kept, once (a set remembers them: a CSV row may name
+        thousands of unknown columns)."""
+        if self._named is None:
+            self._named = set(self.dropped)
+        if name not in self._named:
+            self._named.add(name)
             self.dropped.append(name)
 
 
@@ -175,7 +180,8 @@ def _kept_addresses(record: ReadRecord, dropped: list[str]) -> list[dict[str, An
     kept: list[dict[str, Any]] = []
     for address in record.addresses:
         parts = {name: _clean(getattr(address, name)) for name in PostalAddress.__struct_fields__ if name != "label"}
-        if all(part is None for part in parts.values()):
+        # An address of nothing but a label is kept: the API stores one, and exports write it.
+        if all(part is None for part in parts.values()) and _clean(address.label) is None:
             continue
         too_long = [name for name, part in parts.items() if part is not None and not _fits(part, MAX_TEXT_LENGTH)]
         shown = quoted(", ".join(part for part in parts.values() if part))
@@ -189,8 +195,12 @@ def _kept_addresses(record: ReadRecord, dropped: list[str]) -> list[dict[str, An
     return kept
 
 
-def _kept_text(value: str | None, max_length: int, dropped: list[str], what: str) -> str | None:
-    text = _clean(value)
+def _kept_text(
+    value: str | None, max_length: int, dropped: list[str], what: str, *, trimmed: bool = True
+) -> str | None:
+    """`value` (trimmed, unless `trimmed=False`: a note keeps its indentation), None when it is
+    blank or longer than `max_length` (then named in `dropped`)."""
+    text = _clean(value) if trimmed else (nfc(value) if value is not None and value.strip() else None)
     if text is not None and not _fits(text, max_length):
         dropped.append(f"{what} {quoted(text)}: longer than {max_length:,} characters")
         return None
@@ -275,7 +285,7 @@ def contact_fields(record: ReadRecord, rules: ContactRules, today: datetime.date
         "organization": _kept_text(record.organization, MAX_TEXT_LENGTH, dropped, "ORG"),
         "job_title": _kept_text(record.job_title, MAX_TEXT_LENGTH, dropped, "TITLE"),
         "birthday": _kept_birthday(record.birthday, today, dropped),
-        "notes": _kept_text(record.notes, MAX_NOTES_LENGTH, dropped, "NOTE"),
+        "notes": _kept_text(record.notes, MAX_NOTES_LENGTH, dropped, "NOTE", trimmed=False),
         "tags": _kept_tags(record, dropped),
         "favorite": record.favorite,
     }

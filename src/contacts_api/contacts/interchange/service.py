@@ -38,17 +38,20 @@ from contacts_api.contacts.interchange.records import MappedRecord, ReadRecord, 
 from contacts_api.contacts.interchange.vcard_reader import NotAVCardFile, looks_like_vcard, read_vcards
 from contacts_api.contacts.interchange.vcard_writer import contact_as_vcard
 from contacts_api.contacts.repository import EXPORT_PAGE_SIZE, ContactRepository
-from contacts_api.contacts.schemas import Contact
+from contacts_api.contacts.schemas import MAX_ADDRESSES, MAX_EMAILS, MAX_PHONES, MAX_TAGS, Contact
 from contacts_api.contacts.service import ContactRules, with_primaries
 from contacts_api.errors import is_unique_violation
+from contacts_api.text import tag_key
 
 OnDuplicate = Literal["skip", "update", "create"]
 ExportFormat = Literal["vcard", "csv"]
 VCardVersion = Literal["4.0", "3.0"]
 ImportStatus = Literal["created", "updated", "skipped", "failed"]
 IMPORT_ATTEMPTS = 3
-# The fields an update takes from a record when the record has them (a name always).
-_UPDATED_WHEN_GIVEN = ("emails", "phones", "addresses", "organization", "job_title", "birthday", "notes", "tags")
+# The single fields an update takes from a record when the record has them.
+_SINGLE_FIELDS = ("organization", "job_title", "birthday", "notes")
+# What an update writes: every stored field a merge can change.
+_MERGED_FIELDS = ("first_name", "last_name", *_SINGLE_FIELDS, "favorite", "emails", "phones", "addresses", "tags")
 
 
 class ImportItem(msgspec.Struct, kw_only=True):
@@ -137,7 +140,7 @@ class _Plan:
 
     items: list[ImportItem] = field(default_factory=list)
     new: dict[uuid.UUID, Contact] = field(default_factory=dict)
-    updates: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    merged: dict[uuid.UUID, Contact] = field(default_factory=dict)  # existing contacts, as updated
 
 
 def _keys(fields: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -162,18 +165,23 @@ class AddressBookTransfer:
         """Store every kept record (nothing on a `dry_run`) in the session's transaction, and say
         what happened to each. The caller commits."""
         for _ in range(IMPORT_ATTEMPTS):
+            if not dry_run:
+                # Imports of one book run one after the other (their duplicate checks by phone have
+                # no unique index to decide a race); a create or PATCH meanwhile is decided below.
+                await self.contacts.lock_book()
             plan = await self._plan(records, on_duplicate)
             if dry_run:
                 return _report(plan, dry_run=True)
             try:
-                await self._store(plan)
+                stored = await self._store(plan)
             except (SQLAlchemyError, RepositoryError) as exc:
                 if not is_unique_violation(exc):
                     raise
-                # A concurrent writer took one of the addresses meanwhile: plan again from the book as it is.
-                await self.session.rollback()
-                continue
-            return _report(plan, dry_run=False)
+                stored = False  # a concurrent create or PATCH took one of the addresses meanwhile
+            if stored:
+                return _report(plan, dry_run=False)
+            # Plan again from the book as it now is (a contact to update may also have been deleted).
+            await self.session.rollback()
         raise ServiceUnavailableException(
             detail="The address book kept changing during the import: send it again", headers={"Retry-After": "1"}
         )
@@ -188,6 +196,12 @@ class AddressBookTransfer:
                 numbers.update(found_numbers)
         by_email = await self.contacts.contacts_by_email(emails)
         by_e164 = await self.contacts.contacts_by_e164(numbers)
+        # The contacts an update merges into, as they are now.
+        current = (
+            await self.contacts.contacts_by_id({*by_email.values(), *by_e164.values()})
+            if on_duplicate == "update"
+            else {}
+        )
         now = datetime.datetime.now(datetime.UTC)
         plan = _Plan()
         # Which contact (existing or planned) holds each address and number, and which record
@@ -238,19 +252,17 @@ class AddressBookTransfer:
                 name = record.name
             else:
                 contact_id = target
-                changes = _update_of(fields)
-                if "emails" in changes:
-                    changes["emails"] = _without_taken(changes["emails"], holder_of_email, contact_id, dropped)
-                    # The addresses this change takes off the contact are free again.
-                    for address in [a for a, holder in holder_of_email.items() if holder == contact_id]:
-                        del holder_of_email[address]
+                base = plan.new.get(contact_id) or plan.merged.get(contact_id) or current[contact_id]
+                changes = _merged(base, fields, dropped)
+                changes["emails"] = _without_taken(changes["emails"], holder_of_email, contact_id, dropped)
+                merged = with_primaries(msgspec.structs.replace(base, **changes))
                 if contact_id in plan.new:
-                    plan.new[contact_id] = with_primaries(msgspec.structs.replace(plan.new[contact_id], **changes))
+                    plan.new[contact_id] = merged
                 else:
-                    plan.updates[contact_id] = {**plan.updates.get(contact_id, {}), **changes}
-                kept_emails = changes.get("emails", [])
+                    plan.merged[contact_id] = merged
+                kept_emails = merged.emails
                 status = "updated"
-                name = " ".join(part for part in (changes["first_name"], changes["last_name"]) if part)
+                name = " ".join(part for part in (merged.first_name, merged.last_name) if part)
             for entry in kept_emails:
                 holder_of_email[entry.value] = contact_id
             for number in record_numbers:
@@ -258,11 +270,17 @@ class AddressBookTransfer:
             plan.items.append(ImportItem(index=index, status=status, id=contact_id, name=name, dropped=dropped))
         return plan
 
-    async def _store(self, plan: _Plan) -> None:
+    async def _store(self, plan: _Plan) -> bool:
+        """Whether the whole plan was stored: False when a contact to update is gone meanwhile."""
         await self.contacts.add_contacts(list(plan.new.values()))
         now = datetime.datetime.now(datetime.UTC)
-        for contact_id, changes in plan.updates.items():
-            await self.contacts.update_contact(contact_id, changes, now=now)
+        # In id order, so that two transactions updating the same contacts cannot deadlock.
+        for contact_id in sorted(plan.merged):
+            merged = plan.merged[contact_id]
+            changes = {name: getattr(merged, name) for name in _MERGED_FIELDS}
+            if await self.contacts.update_contact(contact_id, changes, now=now) is None:
+                return False
+        return True
 
 
 async def book_pages(
@@ -298,15 +316,44 @@ def _without_taken(
     return kept
 
 
-def _update_of(fields: dict[str, Any]) -> dict[str, Any]:
-    """The change `on_duplicate=update` makes to the duplicated contact: the record's name, and
-    each other field the record has a value for (an empty one keeps the contact's); a favourite
-    stays one."""
-    changes = {"first_name": fields["first_name"], "last_name": fields["last_name"]}
-    changes.update({name: fields[name] for name in _UPDATED_WHEN_GIVEN if fields.get(name)})
-    if fields.get("favorite"):
-        changes["favorite"] = True
+def _merged(contact: Contact, fields: dict[str, Any], dropped: list[str]) -> dict[str, Any]:
+    """What `on_duplicate=update` makes of `contact` with a record's `fields`: the record's name
+    (its family name only when it has one) and each single field it has a value for; its emails,
+    phones, addresses and tags added to the contact's, those already there not twice, up to the
+    model's maxima (the rest named in `dropped`); a favourite stays one. Nothing is taken away."""
+    changes: dict[str, Any] = {"first_name": fields["first_name"]}
+    if fields.get("last_name"):
+        changes["last_name"] = fields["last_name"]
+    changes.update({name: fields[name] for name in _SINGLE_FIELDS if fields.get(name)})
+    changes["favorite"] = contact.favorite or bool(fields.get("favorite"))
+    changes["emails"] = _added(
+        contact.emails, fields["emails"], lambda entry: entry.value, MAX_EMAILS, "EMAIL", dropped
+    )
+    changes["phones"] = _added(
+        contact.phones, fields["phones"], lambda entry: entry.e164 or entry.value, MAX_PHONES, "TEL", dropped
+    )
+    changes["addresses"] = _added(
+        contact.addresses, fields["addresses"], lambda entry: entry, MAX_ADDRESSES, "ADR", dropped
+    )
+    changes["tags"] = _added(contact.tags, fields["tags"], tag_key, MAX_TAGS, "CATEGORIES", dropped)
     return changes
+
+
+def _added(
+    kept: list[Any], new: list[Any], key: Callable[[Any], Any], most: int, what: str, dropped: list[str]
+) -> list[Any]:
+    """`kept` and then each of `new` whose key is not there yet, up to `most` entries."""
+    entries = list(kept)
+    seen = {key(entry) for entry in entries}
+    for entry in new:
+        if key(entry) in seen:
+            continue
+        if len(entries) == most:
+            dropped.append(f"{what} {quoted(str(getattr(entry, 'value', entry)))}: the contact has {most} already")
+            continue
+        entries.append(entry)
+        seen.add(key(entry))
+    return entries
 
 
 def _report(plan: _Plan, *, dry_run: bool) -> ImportReport:
