@@ -28,6 +28,7 @@ from sqlalchemy import (
     ColumnElement,
     Row,
     Select,
+    Table,
     bindparam,
     case,
     delete,
@@ -546,14 +547,56 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
                 for contact in chunk
             ]
             await self.session.execute(insert(CONTACTS), rows)
-            for name, table in _INDEX_TABLES.items():
-                values = [
-                    row
-                    for contact in chunk
-                    for row in getattr(IndexRows(self.owner_id, contact.id), name)(getattr(contact, name))
-                ]
-                if values:
-                    await self.session.execute(insert(table), values)
+            await self._insert_index_rows(chunk, _INDEX_TABLES)
+
+    async def update_contacts(
+        self, contacts: Sequence[Contact], *, fields: Sequence[str], now: datetime.datetime
+    ) -> bool:
+        """Write `fields` of many existing contacts (an import's updates) as they are in
+        `contacts`, a thousand at a time: one executemany UPDATE, and the index rows of the lists
+        among `fields` replaced by one DELETE and one INSERT per table, where update_contact
+        takes seven statements per contact. False when a contact is gone meanwhile (the rows the
+        UPDATE wrote are counted by their new `updated_at`); the caller then rolls back."""
+        lists = {name: _INDEX_TABLES[name] for name in fields if name in _INDEX_TABLES}
+        for start in range(0, len(contacts), INSERT_CHUNK):
+            chunk = contacts[start : start + INSERT_CHUNK]
+            ids = [contact.id for contact in chunk]
+            rows = [
+                {
+                    "contact_id": contact.id,
+                    **with_derived_columns({name: getattr(contact, name) for name in fields}),
+                    "updated_at": now,
+                }
+                for contact in chunk
+            ]
+            statement = update(CONTACTS).where(
+                CONTACTS.c.owner_id == self.owner_id, CONTACTS.c.id == bindparam("contact_id")
+            )
+            await self.session.execute(statement, rows)
+            written = (
+                select(func.count())
+                .select_from(CONTACTS)
+                .where(_OWNER, CONTACTS.c.id.in_(ids), CONTACTS.c.updated_at == now)
+            )
+            if (await self.session.execute(written, {"owner": self.owner_id})).scalar_one() != len(chunk):
+                return False
+            for table in lists.values():
+                await self.session.execute(
+                    delete(table).where(table.c.owner_id == self.owner_id, table.c.contact_id.in_(ids))
+                )
+            await self._insert_index_rows(chunk, lists)
+        return True
+
+    async def _insert_index_rows(self, contacts: Sequence[Contact], tables: Mapping[str, Table]) -> None:
+        """The index rows of `contacts`' lists in `tables`, one multi-row INSERT per table."""
+        for name, table in tables.items():
+            values = [
+                row
+                for contact in contacts
+                for row in getattr(IndexRows(self.owner_id, contact.id), name)(getattr(contact, name))
+            ]
+            if values:
+                await self.session.execute(insert(table), values)
 
     async def contacts_by_email(self, addresses: Iterable[str]) -> dict[str, uuid.UUID]:
         """The owner's contact holding each of `addresses` (stored form), for those that one does."""

@@ -275,12 +275,8 @@ class AddressBookTransfer:
         await self.contacts.add_contacts(list(plan.new.values()))
         now = datetime.datetime.now(datetime.UTC)
         # In id order, so that two transactions updating the same contacts cannot deadlock.
-        for contact_id in sorted(plan.merged):
-            merged = plan.merged[contact_id]
-            changes = {name: getattr(merged, name) for name in _MERGED_FIELDS}
-            if await self.contacts.update_contact(contact_id, changes, now=now) is None:
-                return False
-        return True
+        merged = [plan.merged[contact_id] for contact_id in sorted(plan.merged)]
+        return await self.contacts.update_contacts(merged, fields=_MERGED_FIELDS, now=now)
 
 
 async def book_pages(
