@@ -163,18 +163,30 @@ async def test_import_on_duplicate_update_adds_to_the_contacts_lists_and_takes_n
         "last_name": "Orig",
         "emails": [{"value": "a@example.com"}, {"value": "z@example.com"}],
         "phones": [{"value": "+1 555 010 0999"}],
+        "addresses": [{"label": "home", "city": "Paris"}],
         "tags": ["Friends"],
     }
     created = await client.post("/api/contacts", headers=user.headers, json=body)
     assert created.status_code == 201, created.text
     existing = created.json()
-    card = vcard("FN:Alpha", "EMAIL:a@example.com", "TEL:+1 555 010 0100", "CATEGORIES:friends,Chess")
+    card = vcard(
+        "FN:Alpha",
+        "EMAIL:a@example.com",
+        "TEL:+1 555 010 0100",
+        "ADR;TYPE=home:;;;Paris;;;",  # the address the contact has: not twice
+        "ADR;TYPE=work:;;;Lyon;;;",
+        "CATEGORIES:friends,Chess",
+    )
     report = await imported(client, user, card, on_duplicate="update")
     assert (report["updated"], report["items"][0]["id"]) == (1, existing["id"])
     [contact] = await all_contacts(client, user)
     assert (contact["first_name"], contact["last_name"]) == ("Alpha", "Orig")  # no N: the family name stays
     assert [email["value"] for email in contact["emails"]] == ["a@example.com", "z@example.com"]
     assert [phone["e164"] for phone in contact["phones"]] == ["+15550100999", "+15550100100"]
+    assert [(address["label"], address["city"]) for address in contact["addresses"]] == [
+        ("home", "Paris"),
+        ("work", "Lyon"),
+    ]
     assert contact["tags"] == ["Friends", "Chess"]
 
 
@@ -331,3 +343,23 @@ async def test_two_concurrent_imports_of_one_file_store_each_contact_once(
     assert sorted(report["created"] for report in reports) == [0, 50]
     assert sum(report["skipped"] for report in reports) == 50
     assert await query_scalar(database_url, "SELECT count(*) FROM contacts") == 50
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_CONTACTS))
+async def test_every_real_clients_file_imported_again_with_update_merges_without_doubling(
+    client: Client, user: ApiUser, name: str
+) -> None:
+    media_type = "text/csv" if name.endswith(".csv") else "text/vcard"
+    await imported(client, user, fixture_bytes(name), media_type=media_type)
+    before = {contact["id"]: contact for contact in await all_contacts(client, user)}
+    again = await imported(client, user, fixture_bytes(name), media_type=media_type, on_duplicate="update")
+    assert again["failed"] == 0, again
+    # A record without an email or E.164 phone has nothing to be known by and is created again;
+    # every contact the file updated still has its entries once each.
+    after = {contact["id"]: contact for contact in await all_contacts(client, user)}
+    for item in again["items"]:
+        if item["status"] == "updated":
+            old, new = before[item["id"]], after[item["id"]]
+            assert len(new["emails"]) == len(old["emails"]), (old, new)
+            assert len(new["phones"]) == len(old["phones"]), (old, new)
+            assert len(new["addresses"]) == len(old["addresses"]), (old, new)

@@ -329,7 +329,7 @@ def _merged(contact: Contact, fields: dict[str, Any], dropped: list[str]) -> dic
         contact.phones, fields["phones"], lambda entry: entry.e164 or entry.value, MAX_PHONES, "TEL", dropped
     )
     changes["addresses"] = _added(
-        contact.addresses, fields["addresses"], lambda entry: entry, MAX_ADDRESSES, "ADR", dropped
+        contact.addresses, fields["addresses"], msgspec.structs.astuple, MAX_ADDRESSES, "ADR", dropped
     )
     changes["tags"] = _added(contact.tags, fields["tags"], tag_key, MAX_TAGS, "CATEGORIES", dropped)
     return changes
