@@ -13,6 +13,37 @@ from tests.conftest import ApiUser, Client
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "contacts"
 
 
+# INDEX.md's contact count of each file there.
+FIXTURE_CONTACTS = {
+    "apple-ios5-john-doe.vcf": 1,
+    "apple-macos-addressbook-john-doe.vcf": 1,
+    "apple-ios8-full.vcf": 1,
+    "apple-addressbook-sap-latin1.vcf": 30,
+    "google-gmail-john-doe.vcf": 1,
+    "google-full-broken-folding.vcf": 1,
+    "android-qp-multi-photo.vcf": 6,
+    "outlook-2007-qp-photo.vcf": 1,
+    "thunderbird-mfab-extension.vcf": 1,
+    "cardbook-bday-no-year.vcf": 1,
+    "thundersync-qp-mislabeled-charset.vcf": 1,
+    "evolution-couchdb-john-doe.vcf": 1,
+    "kde-kontact-full.vcf": 1,
+    "davdroid-stray-end-line.vcf": 1,
+    "davx5-v4-bday-no-year.vcf": 1,
+    "sogo-connector-vlist.vcf": 1,
+    "nec-shiftjis-three-contacts.vcf": 3,
+    "winmobile65-agent.vcf": 1,
+    "blackberry-long-photo-line.vcf": 1,
+    "thebat-latin2-qp-no-charset.vcf": 1,
+    "fullcontact-v4.vcf": 1,
+    "broken-missing-end.vcf": 1,
+    "google-csv-old-layout.csv": 1,
+    "thunderbird-export.csv": 2,
+    "thunderbird-shiftjis.csv": 1,
+    "roundcube-generic-bom.csv": 1,
+}
+
+
 def fixture_bytes(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
 

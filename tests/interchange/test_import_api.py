@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import ApiUser, Client, query_scalar
 from tests.contacts.conftest import create_contact
-from tests.interchange.conftest import all_contacts, fixture_bytes, import_file, imported, vcard
+from tests.interchange.conftest import FIXTURE_CONTACTS, all_contacts, fixture_bytes, import_file, imported, vcard
 
 ADA = vcard("N:Lovelace;Ada;;;", "FN:Ada Lovelace", "EMAIL;TYPE=work:ada@example.com", "TEL;TYPE=cell:+44 20 7946 0958")
 GRACE = vcard("N:Hopper;Grace;;;", "FN:Grace Hopper", "EMAIL:grace@example.com")
@@ -292,42 +292,12 @@ async def test_import_of_a_thousand_cards_stores_them_all(client: Client, user: 
     assert await query_scalar(database_url, "SELECT count(*) FROM contact_emails") == 1000
 
 
-EXPECTED_CONTACTS = {
-    "apple-ios5-john-doe.vcf": 1,
-    "apple-macos-addressbook-john-doe.vcf": 1,
-    "apple-ios8-full.vcf": 1,
-    "apple-addressbook-sap-latin1.vcf": 30,
-    "google-gmail-john-doe.vcf": 1,
-    "google-full-broken-folding.vcf": 1,
-    "android-qp-multi-photo.vcf": 6,
-    "outlook-2007-qp-photo.vcf": 1,
-    "thunderbird-mfab-extension.vcf": 1,
-    "cardbook-bday-no-year.vcf": 1,
-    "thundersync-qp-mislabeled-charset.vcf": 1,
-    "evolution-couchdb-john-doe.vcf": 1,
-    "kde-kontact-full.vcf": 1,
-    "davdroid-stray-end-line.vcf": 1,
-    "davx5-v4-bday-no-year.vcf": 1,
-    "sogo-connector-vlist.vcf": 1,
-    "nec-shiftjis-three-contacts.vcf": 3,
-    "winmobile65-agent.vcf": 1,
-    "blackberry-long-photo-line.vcf": 1,
-    "thebat-latin2-qp-no-charset.vcf": 1,
-    "fullcontact-v4.vcf": 1,
-    "broken-missing-end.vcf": 1,
-    "google-csv-old-layout.csv": 1,
-    "thunderbird-export.csv": 2,
-    "thunderbird-shiftjis.csv": 1,
-    "roundcube-generic-bom.csv": 1,
-}
-
-
-@pytest.mark.parametrize("name", sorted(EXPECTED_CONTACTS))
+@pytest.mark.parametrize("name", sorted(FIXTURE_CONTACTS))
 async def test_every_real_clients_file_imports_every_contact(client: Client, user: ApiUser, name: str) -> None:
     media_type = "text/csv" if name.endswith(".csv") else "text/vcard"
     report = await imported(client, user, fixture_bytes(name), media_type=media_type)
     # A record may be skipped as a duplicate of an earlier one of the same file, never lost.
-    assert report["created"] + report["skipped"] == EXPECTED_CONTACTS[name], report
+    assert report["created"] + report["skipped"] == FIXTURE_CONTACTS[name], report
     assert report["failed"] == 0, report
     assert len(await all_contacts(client, user)) == report["created"]
 
@@ -345,7 +315,7 @@ async def test_two_concurrent_imports_of_one_file_store_each_contact_once(
     assert await query_scalar(database_url, "SELECT count(*) FROM contacts") == 50
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED_CONTACTS))
+@pytest.mark.parametrize("name", sorted(FIXTURE_CONTACTS))
 async def test_every_real_clients_file_imported_again_with_update_merges_without_doubling(
     client: Client, user: ApiUser, name: str
 ) -> None:

@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ApiUser, Client, sign_up_and_log_in
-from tests.interchange.conftest import all_contacts, fixture_bytes, imported
-from tests.interchange.test_import_api import EXPECTED_CONTACTS
+from tests.interchange.conftest import FIXTURE_CONTACTS, all_contacts, fixture_bytes, imported
 
 SERVER_FIELDS = ("id", "created_at", "updated_at", "etag")
 # Every field, every kind of label (well-known, custom, capitalised), text that needs escaping.
@@ -97,7 +96,7 @@ async def test_export_then_import_into_an_empty_account_reproduces_every_field(
     assert [comparable(contact) for contact in await all_contacts(client, newcomer)] == book
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED_CONTACTS))
+@pytest.mark.parametrize("name", sorted(FIXTURE_CONTACTS))
 async def test_import_export_import_of_a_real_clients_file_is_stable(client: Client, user: ApiUser, name: str) -> None:
     media_type = "text/csv" if name.endswith(".csv") else "text/vcard"
     await imported(client, user, fixture_bytes(name), media_type=media_type)

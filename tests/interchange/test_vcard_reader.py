@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -19,35 +18,10 @@ from contacts_api.contacts.interchange.decoding import (
 )
 from contacts_api.contacts.interchange.records import AddressParts, LabelledValue, ReadRecord
 from contacts_api.contacts.interchange.vcard_reader import NotAVCardFile, looks_like_vcard, read_vcards
-
-# The exports of real clients (see its INDEX.md); CI has the folder at the same place.
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "contacts"
+from tests.interchange.conftest import FIXTURE_CONTACTS, FIXTURES
 
 # INDEX.md's contact count of each vCard fixture.
-FIXTURE_COUNTS = {
-    "apple-ios5-john-doe.vcf": 1,
-    "apple-macos-addressbook-john-doe.vcf": 1,
-    "apple-ios8-full.vcf": 1,
-    "apple-addressbook-sap-latin1.vcf": 30,
-    "google-gmail-john-doe.vcf": 1,
-    "google-full-broken-folding.vcf": 1,
-    "android-qp-multi-photo.vcf": 6,
-    "outlook-2007-qp-photo.vcf": 1,
-    "thunderbird-mfab-extension.vcf": 1,
-    "cardbook-bday-no-year.vcf": 1,
-    "thundersync-qp-mislabeled-charset.vcf": 1,
-    "evolution-couchdb-john-doe.vcf": 1,
-    "kde-kontact-full.vcf": 1,
-    "davdroid-stray-end-line.vcf": 1,
-    "davx5-v4-bday-no-year.vcf": 1,
-    "sogo-connector-vlist.vcf": 1,
-    "nec-shiftjis-three-contacts.vcf": 3,
-    "winmobile65-agent.vcf": 1,
-    "blackberry-long-photo-line.vcf": 1,
-    "thebat-latin2-qp-no-charset.vcf": 1,
-    "fullcontact-v4.vcf": 1,
-    "broken-missing-end.vcf": 1,
-}
+FIXTURE_COUNTS = {name: count for name, count in FIXTURE_CONTACTS.items() if name.endswith(".vcf")}
 
 
 def fixture(name: str) -> list[ReadRecord]:
