@@ -46,7 +46,8 @@ from __future__ import annotations
 
 import datetime
 import io
-from collections.abc import Callable, Iterable, Iterator
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Literal, cast
 
 # vobject ships neither type hints nor a py.typed marker: the functions used are typed below.
@@ -180,6 +181,21 @@ def _revision(updated_at: datetime.datetime, version: VCardVersion) -> str:
     return moment.strftime("REV:%Y%m%dT%H%M%SZ" if version == "4.0" else "REV:%Y-%m-%dT%H:%M:%SZ")
 
 
+def _labelled(
+    name: str, value: str, label: str | None, types: Mapping[str, str], groups: Iterator[int]
+) -> Iterator[str]:
+    """One EMAIL, TEL or ADR line with its label: none, a well-known TYPE parameter, or else a
+    group of its own (`itemN.`) with an X-ABLabel carrying the label exactly."""
+    if label is None:
+        yield f"{name}:{value}"
+    elif (parameters := types.get(label)) is not None:
+        yield f"{name}{parameters}:{value}"
+    else:
+        group = next(groups)
+        yield f"item{group}.{name}:{value}"
+        yield f"item{group}.{LABEL_PROPERTY}:{escape(label)}"
+
+
 def contact_lines(contact: Contact, version: VCardVersion = "4.0") -> Iterator[str]:
     """The content lines of `contact`'s card between VERSION and END, unfolded, values escaped.
 
@@ -191,49 +207,16 @@ def contact_lines(contact: Contact, version: VCardVersion = "4.0") -> Iterator[s
     first, last = contact.first_name, contact.last_name
     yield "FN:" + escape(f"{first} {last}" if last else first)
     yield "N:" + structured([last, first, "", "", ""])
-    group = 0
+    groups = itertools.count(1)  # Apple's itemN groups, numbered per card
     for email in contact.emails:
-        label = email.label
-        if label is None:
-            yield "EMAIL:" + escape(email.value)
-        elif (parameters := EMAIL_TYPES.get(label)) is not None:
-            yield f"EMAIL{parameters}:{escape(email.value)}"
-        else:
-            group += 1
-            yield f"item{group}.EMAIL:{escape(email.value)}"
-            yield f"item{group}.{LABEL_PROPERTY}:{escape(label)}"
+        yield from _labelled("EMAIL", escape(email.value), email.label, EMAIL_TYPES, groups)
     for phone in contact.phones:
-        label = phone.label
-        if label is None:
-            yield "TEL:" + escape(phone.value)
-        elif (parameters := PHONE_TYPES.get(label)) is not None:
-            yield f"TEL{parameters}:{escape(phone.value)}"
-        else:
-            group += 1
-            yield f"item{group}.TEL:{escape(phone.value)}"
-            yield f"item{group}.{LABEL_PROPERTY}:{escape(label)}"
+        yield from _labelled("TEL", escape(phone.value), phone.label, PHONE_TYPES, groups)
     for address in contact.addresses:
         # ADR's seven parts (RFC 6350 §6.3.1): post office box and extended address stay empty.
-        value = structured(
-            [
-                "",
-                "",
-                address.street or "",
-                address.city or "",
-                address.region or "",
-                address.postal_code or "",
-                address.country or "",
-            ]
-        )
-        label = address.label
-        if label is None:
-            yield "ADR:" + value
-        elif (parameters := ADDRESS_TYPES.get(label)) is not None:
-            yield f"ADR{parameters}:{value}"
-        else:
-            group += 1
-            yield f"item{group}.ADR:{value}"
-            yield f"item{group}.{LABEL_PROPERTY}:{escape(label)}"
+        parts = [address.street, address.city, address.region, address.postal_code, address.country]
+        value = structured(["", "", *(part or "" for part in parts)])
+        yield from _labelled("ADR", value, address.label, ADDRESS_TYPES, groups)
     if contact.organization:
         # One component (organizational units would follow after `;`): the whole name escaped.
         yield "ORG:" + escape(contact.organization)
