@@ -349,19 +349,20 @@ async def test_a_mail_claimed_by_a_worker_that_died_is_sent_once_the_lease_runs_
 
 
 async def test_two_workers_on_a_slow_server_never_both_send_a_mail(database_url: str, engine: AsyncEngine) -> None:
-    """Each send takes 0.1 s and a lease lasts 0.6 s: mails claimed in one batch of ten would outlive
-    their lease waiting their turn, and the second worker would claim and send them as well."""
-    server = ConfigurableSMTPServer(data_delay=0.1)
+    """Each send takes 0.3 s and a lease lasts 1.5 s: mails claimed in one batch of ten would outlive
+    their lease waiting their turn, and the second worker would claim and send them as well. (The
+    lease leaves 1.2 s for one exchange's overhead: a loaded CI machine once took over 0.5 s.)"""
+    server = ConfigurableSMTPServer(data_delay=0.3)
     server.start()
     second_engine = create_engine(make_settings(database_url))
     try:
         ids = await queue(engine, now=datetime.datetime.now(datetime.UTC), count=10)
-        lease = datetime.timedelta(seconds=0.6)
+        lease = datetime.timedelta(seconds=1.5)
         first = worker_on(engine, server, lease=lease)
         second = worker_on(second_engine, server, lease=lease)
 
         async def second_comes_later() -> None:
-            await asyncio.sleep(0.65)
+            await asyncio.sleep(1.6)
             while await second.deliver_due():
                 pass
 
