@@ -17,7 +17,7 @@ from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from litestar.testing import AsyncTestClient
-from sqlalchemy import Boolean, Date, column, inspect, make_url, table, text
+from sqlalchemy import BigInteger, Boolean, Date, column, inspect, make_url, select, table, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -288,6 +288,8 @@ VERSION_2_CONTACT_TABLE = table(
     *(column(n) for n in ("organization", "job_title", "organization_key", "first_name_key", "last_name_key")),
     *(column(n) for n in ("birthday", "birthday_month_day", "birthday_year")),
 )  # fmt: skip
+CONTACT_VERSIONS = table("contacts", column("id", GUID()), column("change_seq", BigInteger()))
+ADDRESS_BOOK_ROWS = table("address_books", column("owner_id", GUID()), column("last_change_seq", BigInteger()))
 CONTACT_EMAIL_ROWS = table(
     "contact_emails", column("owner_id", GUID()), column("address"), column("contact_id", GUID())
 )
@@ -392,6 +394,16 @@ async def read_back_through_the_api(database_url: str) -> None:
             "/api/contacts", headers=headers, json={"first_name": "Copy", "email": "grace@example.com"}
         )
         assert duplicate.status_code == 409, duplicate.text
+        # Their versions (0007) are their ETags; a first sync lists them oldest change first, and
+        # the next write takes the number after the book's highest.
+        etags = [
+            (await client.get(f"/api/contacts/{old['id']}", headers=headers)).headers["etag"] for old in (grace, jose)
+        ]
+        assert etags == ['"1"', '"2"']
+        changes = (await client.get("/api/contacts/changes", headers=headers)).json()["changes"]
+        assert [change["id"] for change in changes] == [str(grace["id"]), str(jose["id"])]
+        created = await client.post("/api/contacts", headers=headers, json={"first_name": "New"})
+        assert created.headers["etag"] == '"3"'
 
 
 def keeps_every_contact_exactly(database_url: str, *, region: str) -> None:
@@ -420,18 +432,25 @@ def keeps_every_contact_exactly(database_url: str, *, region: str) -> None:
         for old, (digits, without_region, with_region) in VERSION_1_CONTACTS
     ]
     assert asyncio.run(query_scalar(database_url, "SELECT count(*) FROM contact_tags")) == 0
+    upgrade_database(database_url)
+    # 0007 numbers each owner's contacts in the order they were last written: their versions.
+    grace, jose, zoe = (values for values, _phone in VERSION_1_CONTACTS)
+    versions = asyncio.run(rows_of(database_url, select(CONTACT_VERSIONS.c.id, CONTACT_VERSIONS.c.change_seq)))
+    assert {row["id"]: row["change_seq"] for row in versions} == {grace["id"]: 1, jose["id"]: 2, zoe["id"]: 1}
+    counters = asyncio.run(rows_of(database_url, ADDRESS_BOOK_ROWS.select()))
+    assert {row["owner_id"]: row["last_change_seq"] for row in counters} == {BOOK_OWNER: 2, OTHER_OWNER: 1}
     assert asyncio.run(schema_differences(database_url)) == []
     asyncio.run(read_back_through_the_api(database_url))
 
 
-def test_sqlite_migration_0006_keeps_every_existing_contact_exactly(
+def test_sqlite_migrations_0006_and_0007_keep_every_existing_contact_exactly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("DEFAULT_PHONE_REGION", raising=False)
     keeps_every_contact_exactly(f"sqlite+aiosqlite:///{tmp_path / 'version1.db'}", region="")
 
 
-def test_postgresql_migration_0006_keeps_every_existing_contact_exactly(
+def test_postgresql_migrations_0006_and_0007_keep_every_existing_contact_exactly(
     postgresql_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("DEFAULT_PHONE_REGION", raising=False)

@@ -86,7 +86,10 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Lite
                 DB_CONFIG_STATE_KEY: db_config,
                 ACCOUNTS_STATE_KEY: accounts,
                 CLOCK_STATE_KEY: clock,
-                CONTACT_RULES_STATE_KEY: ContactRules(default_phone_region=settings.default_phone_region),
+                CONTACT_RULES_STATE_KEY: ContactRules(
+                    default_phone_region=settings.default_phone_region,
+                    tombstone_days=settings.sync_tombstone_days,
+                ),
                 IMPORT_LIMITS_STATE_KEY: settings.import_max_contacts,
             }
         ),

@@ -38,6 +38,7 @@ from contacts_api.contacts.interchange.service import (
 )
 from contacts_api.contacts.repository import ContactRepository
 from contacts_api.contacts.service import ContactRules
+from contacts_api.contacts.sync import purge_horizon, purge_tombstones
 from contacts_api.db import alembic_config, create_engine, downgrade_database, upgrade_database
 from contacts_api.errors import describe_cause
 from contacts_api.logs import logging_config
@@ -228,7 +229,26 @@ async def _purge_sessions(settings: Settings) -> int:
 
 @main.group()
 def contacts() -> None:
-    """Address books: import and export files (vCard, CSV), as the API does."""
+    """Address books: import and export files (vCard, CSV), as the API does; tombstones."""
+
+
+@contacts.command("purge-tombstones")
+@one_line_errors
+def purge_tombstones_command() -> None:
+    """Delete the changes feed's records of deleted contacts older than SYNC_TOMBSTONE_DAYS (and an
+    hour of grace); a cursor that old answers 410 already. Run it daily (cron, a systemd timer)."""
+    deleted = asyncio.run(_purge_tombstones(load_settings(for_serving=False)))
+    click.echo(f"deleted {deleted} tombstone(s)")
+
+
+async def _purge_tombstones(settings: Settings) -> int:
+    engine = create_engine(settings)
+    try:
+        async with AsyncSession(engine) as session, session.begin():
+            horizon = purge_horizon(datetime.datetime.now(datetime.UTC), settings.sync_tombstone_days)
+            return await purge_tombstones(session, deleted_before=horizon)
+    finally:
+        await engine.dispose()
 
 
 ON_DUPLICATE = click.Choice(["skip", "update", "create"])
@@ -300,7 +320,9 @@ async def _import_file(
     advance: Callable[[int], None],
 ) -> ImportReport:
     engine = create_engine(settings)
-    rules = ContactRules(default_phone_region=settings.default_phone_region)
+    rules = ContactRules(
+        default_phone_region=settings.default_phone_region, tombstone_days=settings.sync_tombstone_days
+    )
     today = datetime.datetime.now(datetime.UTC).date()
     try:
         async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():

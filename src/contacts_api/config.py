@@ -98,6 +98,8 @@ class Settings(
     # Imports (contacts/interchange/): a larger file is a 413, more records a 400.
     import_max_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 5 * 1024 * 1024
     import_max_contacts: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 10_000
+    # The changes feed (contacts/sync.py): tombstones are kept, and cursors honoured, this long.
+    sync_tombstone_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 30
 
     @property
     def is_sqlite(self) -> bool:

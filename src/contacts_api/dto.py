@@ -142,13 +142,15 @@ class EntityDTO(MsgspecDTO[T], Generic[T]):
 class EntityReadDTO(EntityDTO[T], Generic[T]):
     """A `MsgspecDTO` for answers: every field is present, typed as stored, with no input rules.
 
-    A Litestar `Response` passes through unencoded: Litestar applies a route's return DTO to
-    whatever its `before_request` hook answers too, and the account pages' hook answers a form
-    post with a finished HTML page (accounts/pages.py)."""
+    A Litestar `Response` whose content is not the model passes through unencoded: Litestar
+    applies a route's return DTO to whatever its `before_request` hook answers too, and the
+    account pages' hook answers a form post with a finished HTML page (accounts/pages.py)."""
 
     keeps_constraints = False
 
     def data_to_encodable_type(self, data: Any) -> Any:
-        if isinstance(data, Response):
+        # A Response of the model (`Response[Contact]`, for its headers) is encoded as Litestar
+        # encodes any wrapper of it; any other Response (a page, a vCard, a 304) is the answer.
+        if isinstance(data, Response) and not isinstance(data.content, self.model_type):
             return data
         return super().data_to_encodable_type(data)

@@ -26,6 +26,8 @@ from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
+    HTTP_410_GONE,
+    HTTP_412_PRECONDITION_FAILED,
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
@@ -57,6 +59,23 @@ RETRY_AFTER_SECONDS = "5"  # the Retry-After of every 503 (RFC 9110 §10.2.3)
 
 class ConflictError(HTTPException):
     status_code = HTTP_409_CONFLICT
+
+
+class PreconditionFailedError(HTTPException):
+    """412 (RFC 9110 §15.5.13): an `If-Match` that the resource's current version does not match.
+    Carries the current `ETag`, so that the client can fetch what changed and decide."""
+
+    status_code = HTTP_412_PRECONDITION_FAILED
+
+    def __init__(self, *, current_etag: str) -> None:
+        super().__init__(
+            detail="The contact was changed since the version in If-Match: read it again, then retry",
+            headers={"ETag": current_etag},
+        )
+
+
+class GoneError(HTTPException):
+    status_code = HTTP_410_GONE
 
 
 class UnsupportedMediaType(HTTPException):

@@ -11,7 +11,7 @@ from tests.contacts.conftest import Client, contact_body, create_contact
 
 CONTACT_FIELDS = {
     "id", "first_name", "last_name", "email", "phone", "emails", "phones", "addresses", "organization", "job_title",
-    "birthday", "notes", "tags", "favorite", "created_at", "updated_at",
+    "birthday", "notes", "tags", "favorite", "etag", "created_at", "updated_at",
 }  # fmt: skip
 
 
@@ -104,8 +104,8 @@ async def test_patch_changes_only_the_fields_sent(client: Client, user: ApiUser)
     assert response.status_code == 200
     body = response.json()
     assert body["phone"] == "555-0100-999"
-    unchanged = {key: body[key] for key in CONTACT_FIELDS - {"phone", "phones", "updated_at"}}
-    assert unchanged == {key: created[key] for key in CONTACT_FIELDS - {"phone", "phones", "updated_at"}}
+    unchanged = {key: body[key] for key in CONTACT_FIELDS - {"phone", "phones", "etag", "updated_at"}}
+    assert unchanged == {key: created[key] for key in CONTACT_FIELDS - {"phone", "phones", "etag", "updated_at"}}
 
 
 async def test_patch_with_null_notes_clears_them_and_absent_notes_keep_them(client: Client, user: ApiUser) -> None:

@@ -23,7 +23,7 @@ SERVER_OWNED = {
 WRITES = ["POST", "PUT", "PATCH"]
 READ_FIELDS = {
     "id", "first_name", "last_name", "email", "phone", "emails", "phones", "addresses", "organization", "job_title",
-    "birthday", "notes", "tags", "favorite", "created_at", "updated_at",
+    "birthday", "notes", "tags", "favorite", "etag", "created_at", "updated_at",
 }  # fmt: skip
 
 

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import msgspec
 from advanced_alchemy.service import OffsetPagination
-from litestar import Controller, Request, Response, delete, get, patch, post, put
-from litestar.datastructures import State
+from litestar import Controller, MediaType, Request, Response, delete, get, patch, post, put
+from litestar.datastructures import ResponseHeader, State
 from litestar.di import Provide
 from litestar.dto import DTOData
 from litestar.exceptions import (
@@ -19,14 +19,16 @@ from litestar.exceptions import (
     ServiceUnavailableException,
     ValidationException,
 )
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example, Link, OpenAPI, OpenAPIResponse, OpenAPIType, Operation, Reference, Schema
 from litestar.params import Parameter
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT, HTTP_304_NOT_MODIFIED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contacts_api.accounts.guards import BEARER_SECURITY, requires_user
 from contacts_api.accounts.schemas import User
 from contacts_api.clock import CLOCK_STATE_KEY
+from contacts_api.conditional import entity_tags
 from contacts_api.contacts.interchange.vcard_writer import VCARD_MEDIA_TYPE, contact_as_vcard
 from contacts_api.contacts.schemas import (
     MAX_ADDRESSES,
@@ -37,7 +39,10 @@ from contacts_api.contacts.schemas import (
     READ_ENTRIES,
     WRITE_ENTRIES,
     WRITE_EXAMPLES,
+    ChangesPage,
     Contact,
+    ContactChange,
+    ContactChangeDTO,
     ContactFilters,
     ContactPatchDTO,
     ContactReadDTO,
@@ -50,7 +55,7 @@ from contacts_api.contacts.schemas import (
 )
 from contacts_api.contacts.service import CONTACT_RULES_STATE_KEY, ContactService
 from contacts_api.db import one_statement_without_transaction
-from contacts_api.errors import BODY_ERRORS, ConflictError
+from contacts_api.errors import BODY_ERRORS, ConflictError, GoneError, PreconditionFailedError
 from contacts_api.openapi_document import name_response_schema
 from contacts_api.validation import STORABLE_TEXT, invalid_field
 
@@ -208,6 +213,44 @@ def contact_field_description(name: str) -> str | None:
 
 
 VCARD_MEDIA_TYPES = ("text/vcard", "text/x-vcard", "text/directory")
+IfMatch = Annotated[
+    str | None,
+    Parameter(
+        header="If-Match",
+        description=(
+            "Change the contact only if its current ETag is one of these (RFC 9110 §13.1.1), or `*` for any"
+            " existing contact; otherwise 412 with the current `ETag`, and nothing changes"
+        ),
+        examples=[Example(value='"42"')],
+    ),
+]
+IfNoneMatch = Annotated[
+    str | None,
+    Parameter(
+        header="If-None-Match",
+        description="The ETag you hold: 304 without a body while it is still current (RFC 9110 §13.1.2)",
+        examples=[Example(value='"42"')],
+    ),
+]
+ETAG_HEADER = ResponseHeader(
+    name="ETag",
+    description="The contact's current strong entity tag (RFC 9110 §8.8.3), equal to its `etag` field",
+    documentation_only=True,
+)
+VARY_HEADER = ResponseHeader(name="Vary", description="Accept: JSON or a vCard", documentation_only=True)
+
+
+def contact_path(contact: Contact) -> str:
+    return f"/api/contacts/{contact.id}"
+
+
+def with_etag(contact: Contact) -> Response[Contact]:
+    return Response(contact, headers={"ETag": contact.etag})
+
+
+def vcard_etag(contact: Contact) -> str:
+    """The strong ETag of the contact's vCard: another representation, another tag (`"42-vcard"`)."""
+    return f'"{contact.change_seq}-vcard"'
 
 
 def wants_vcard(request: Request[Any, Any, Any]) -> bool:
@@ -241,14 +284,22 @@ class ContactController(Controller):
     @post(
         "/",
         operation_id="createContact",
+        media_type=MediaType.JSON,
         operation_class=CreateContactOperation,
         dto=ContactWriteDTO,
         status_code=HTTP_201_CREATED,
         summary="Add a contact",
+        response_headers=[
+            ETAG_HEADER,
+            ResponseHeader(name="Location", description="The new contact's URL", documentation_only=True),
+        ],
         raises=[*BODY_ERRORS, NotAuthorizedException, ConflictError],
     )
-    async def create_contact(self, data: ContactWriteData, contacts: ContactService) -> Contact:
-        return await contacts.create_contact(data)
+    async def create_contact(self, data: ContactWriteData, contacts: ContactService) -> Response[Contact]:
+        contact = await contacts.create_contact(data)
+        return Response(
+            contact, status_code=HTTP_201_CREATED, headers={"ETag": contact.etag, "Location": contact_path(contact)}
+        )
 
     @get(
         "/",
@@ -319,50 +370,107 @@ class ContactController(Controller):
         return await contacts.tag_counts()
 
     @get(
+        "/changes",
+        operation_id="listContactChanges",
+        opt=one_statement_without_transaction(),
+        return_dto=ContactChangeDTO,
+        summary="Changes since a cursor: sync a copy of the book",
+        raises=[ValidationException, NotAuthorizedException, GoneError, ServiceUnavailableException],
+    )
+    async def list_changes(
+        self,
+        contacts: ContactService,
+        cursor: Annotated[
+            str | None,
+            Parameter(
+                max_length=100,
+                description=(
+                    "The `cursor` of the previous page or sync. Without it: every current contact (a full sync);"
+                    " with it: every contact created, changed or deleted since, oldest change first. Older than"
+                    " SYNC_TOMBSTONE_DAYS: 410, sync again without it"
+                ),
+            ),
+        ] = None,
+        limit: Annotated[int, Parameter(ge=1, le=1000, description="Changes per page")] = 100,
+    ) -> ChangesPage[ContactChange]:
+        """A page of changes, oldest first: `{changes: [{id, deleted, contact}], cursor, has_more}`
+        (`contact` is null for a deletion). Follow `cursor` while `has_more`; keep the last one for
+        the next sync. A client that does sees every committed change, even while others write."""
+        return await contacts.changes(cursor, limit=limit)
+
+    @get(
         "/{contact_id:uuid}",
         operation_id="getContact",
+        media_type=MediaType.JSON,
         opt=one_statement_without_transaction(),
         summary="Read a contact",
+        response_headers=[ETAG_HEADER, VARY_HEADER],
+        responses={
+            HTTP_304_NOT_MODIFIED: ResponseSpec(
+                data_container=None, description="Not Modified: the `If-None-Match` ETag is current (no body)"
+            )
+        },
         raises=[NotAuthorizedException, NotFoundException, ServiceUnavailableException],
     )
     async def get_contact(
-        self, contact_id: ContactId, contacts: ContactService, request: Request[User, Any, Any]
-    ) -> Contact:
-        """The contact as JSON, or with `Accept: text/vcard` as one vCard 4.0 (RFC 6350)."""
+        self,
+        contact_id: ContactId,
+        contacts: ContactService,
+        request: Request[User, Any, Any],
+        if_none_match: IfNoneMatch = None,
+    ) -> Response[Contact]:
+        """The contact as JSON, or with `Accept: text/vcard` as one vCard 4.0 (RFC 6350). With
+        `If-None-Match` naming its current ETag: 304 Not Modified, without a body (RFC 9110 §13.1.2)."""
         contact = await contacts.get_contact(contact_id)
-        if wants_vcard(request):
-            # A Response passes by the return DTO: the vCard is the whole answer.
-            return typing.cast("Contact", Response(contact_as_vcard(contact), media_type=VCARD_MEDIA_TYPE))
-        return contact
+        vcard = wants_vcard(request)
+        # Each representation has its own strong ETag (RFC 9110 §8.8.3); both name this version.
+        headers = {"ETag": vcard_etag(contact) if vcard else contact.etag, "Vary": "Accept"}
+        if (tags := entity_tags(if_none_match)) is not None and tags.weak_match(headers["ETag"]):
+            return Response(None, status_code=HTTP_304_NOT_MODIFIED, headers=headers)  # type: ignore[arg-type]
+        if vcard:
+            # A Response whose content is no Contact passes by the return DTO: the vCard is the answer.
+            return Response(contact_as_vcard(contact), media_type=VCARD_MEDIA_TYPE, headers=headers)  # type: ignore[arg-type]
+        return Response(contact, headers=headers)
 
     @put(
         "/{contact_id:uuid}",
         operation_id="replaceContact",
+        media_type=MediaType.JSON,
         dto=ContactWriteDTO,
         summary="Replace a contact",
-        raises=[*BODY_ERRORS, NotAuthorizedException, NotFoundException, ConflictError],
+        response_headers=[ETAG_HEADER],
+        raises=[*BODY_ERRORS, NotAuthorizedException, NotFoundException, ConflictError, PreconditionFailedError],
     )
-    async def replace_contact(self, contact_id: ContactId, data: ContactWriteData, contacts: ContactService) -> Contact:
-        return await contacts.replace_contact(contact_id, data)
+    async def replace_contact(
+        self, contact_id: ContactId, data: ContactWriteData, contacts: ContactService, if_match: IfMatch = None
+    ) -> Response[Contact]:
+        """Every field as sent; absent optional ones are cleared. With `If-Match`, only if the
+        contact is still at that version: else 412 with its current `ETag`, and nothing changes."""
+        return with_etag(await contacts.replace_contact(contact_id, data, entity_tags(if_match)))
 
     @patch(
         "/{contact_id:uuid}",
         operation_id="updateContact",
+        media_type=MediaType.JSON,
         dto=ContactPatchDTO,
         summary="Change some fields of a contact",
-        raises=[*BODY_ERRORS, NotAuthorizedException, NotFoundException, ConflictError],
+        response_headers=[ETAG_HEADER],
+        raises=[*BODY_ERRORS, NotAuthorizedException, NotFoundException, ConflictError, PreconditionFailedError],
     )
-    async def update_contact(self, contact_id: ContactId, data: ContactPatchData, contacts: ContactService) -> Contact:
-        return await contacts.patch_contact(contact_id, data)
+    async def update_contact(
+        self, contact_id: ContactId, data: ContactPatchData, contacts: ContactService, if_match: IfMatch = None
+    ) -> Response[Contact]:
+        """Only the fields sent change. `If-Match` as for PUT."""
+        return with_etag(await contacts.patch_contact(contact_id, data, entity_tags(if_match)))
 
     @delete(
         "/{contact_id:uuid}",
         operation_id="deleteContact",
-        opt=one_statement_without_transaction(),
         return_dto=None,
         status_code=HTTP_204_NO_CONTENT,
         summary="Delete a contact",
-        raises=[NotAuthorizedException, NotFoundException, ServiceUnavailableException],
+        raises=[NotAuthorizedException, NotFoundException, PreconditionFailedError, ServiceUnavailableException],
     )
-    async def delete_contact(self, contact_id: ContactId, contacts: ContactService) -> None:
-        await contacts.delete_contact(contact_id)
+    async def delete_contact(self, contact_id: ContactId, contacts: ContactService, if_match: IfMatch = None) -> None:
+        """The contact is gone, and the changes feed shows its deletion. `If-Match` as for PUT."""
+        await contacts.delete_contact(contact_id, entity_tags(if_match))

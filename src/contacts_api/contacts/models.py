@@ -11,6 +11,10 @@ transaction as the row (and removed with it, ON DELETE CASCADE):
 - `contact_phones` (contact, position): each number's digits and E.164 form (for finding
   duplicates by number).
 
+Every write of a contact takes the next number of its owner's change counter (`address_books`)
+and stores it in `change_seq` (the contact's version, its ETag); a deletion leaves a tombstone in
+`contact_tombstones` with the number it took. sync.py says why, and how the changes feed reads them.
+
 Substring search reads the row alone: its search keys (names, organization, `emails_key`,
 `phone_digits`), trigram-indexed on PostgreSQL.
 - `contact_tags` (owner, folded tag, contact): the `tag` filters and the tag counts.
@@ -26,8 +30,9 @@ from typing import Any
 
 import msgspec
 from advanced_alchemy.base import UUIDv7AuditBase
-from advanced_alchemy.types import GUID
+from advanced_alchemy.types import GUID, DateTimeUTC
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Dialect,
@@ -127,6 +132,8 @@ class ContactModel(UUIDv7AuditBase):
         Index("ix_contacts_owner_id_updated_at_id", "owner_id", "updated_at", "id"),
         # Upcoming birthdays read the month-day ranges of their window.
         Index("ix_contacts_owner_id_birthday_month_day", "owner_id", "birthday_month_day"),
+        # The changes feed reads an owner's changes in number order; each number is one change.
+        Index("ux_contacts_owner_id_change_seq", "owner_id", "change_seq", unique=True),
     )
 
     # Named by table, not imported: the contacts domain does not need the User model. It leads
@@ -156,6 +163,8 @@ class ContactModel(UUIDv7AuditBase):
     # The birthday's month * 100 + day (17 May is 517) and its year, if known (see birthday_parts).
     birthday_month_day: Mapped[int | None] = mapped_column(Integer, default=None)
     birthday_year: Mapped[int | None] = mapped_column(Integer, default=None)
+    # The number of the owner's change that wrote this version of the contact (sync.py).
+    change_seq: Mapped[int] = mapped_column(BigInteger)
 
 
 CONTACTS: Table = ContactModel.__table__  # type: ignore[assignment]
@@ -171,6 +180,33 @@ def _contact_column() -> Column[uuid.UUID]:
     # The same type as contacts.id (advanced-alchemy's GUID: 16 bytes on SQLite, uuid on PostgreSQL).
     return Column("contact_id", GUID(length=16), ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False)
 
+
+def _owning_user_column() -> Column[uuid.UUID]:
+    # An account's deletion takes its rows with it.
+    return Column("owner_id", GUID(length=16), ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+
+
+# One row per owner who ever wrote a contact: the number of the owner's last change. Writers take
+# the next numbers with an upsert of this row, under its row lock (sync.py).
+ADDRESS_BOOKS = Table(
+    "address_books",
+    METADATA,
+    _owning_user_column(),
+    Column("last_change_seq", BigInteger, nullable=False),
+    PrimaryKeyConstraint("owner_id", name="pk_address_books"),
+)
+# A deleted contact, for the changes feed, until `contacts-api contacts purge-tombstones` removes
+# it SYNC_TOMBSTONE_DAYS later.
+CONTACT_TOMBSTONES = Table(
+    "contact_tombstones",
+    METADATA,
+    _owning_user_column(),
+    Column("change_seq", BigInteger, nullable=False),
+    Column("contact_id", GUID(length=16), nullable=False),
+    Column("deleted_at", DateTimeUTC(timezone=True), nullable=False),
+    PrimaryKeyConstraint("owner_id", "change_seq", name="pk_contact_tombstones"),
+    Index("ix_contact_tombstones_deleted_at", "deleted_at"),
+)
 
 CONTACT_EMAILS = Table(
     "contact_emails",

@@ -19,10 +19,11 @@ import datetime
 import functools
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from sqlalchemy import (
     ColumnElement,
@@ -39,13 +40,15 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contacts_api.accounts.models import UserModel
 from contacts_api.contacts.models import (
+    ADDRESS_BOOKS,
     CONTACT_EMAILS,
     CONTACT_PHONES,
     CONTACT_TAGS,
+    CONTACT_TOMBSTONES,
     CONTACTS,
     LIST_SEPARATOR,
     ContactModel,
@@ -68,8 +71,9 @@ _FEBRUARY_28, _FEBRUARY_29 = 228, 229
 _LIKE_SPECIALS = re.compile(r"([\\%_])")
 # A pattern no search key can match: two separators in a row never occur.
 _NEVER_MATCHES = f"%{LIST_SEPARATOR}{LIST_SEPARATOR}%"
-# The entity's fields that are columns; `email` and `phone` are views of the lists.
-DERIVED_FIELDS = frozenset({"email", "phone"})
+# The entity's fields that are columns; `email` and `phone` are views of the lists, `etag` of
+# `change_seq`.
+DERIVED_FIELDS = frozenset({"email", "phone", "etag"})
 STORED_FIELDS = tuple(name for name in Contact.__struct_fields__ if name not in DERIVED_FIELDS)
 # Every column the entity has, labelled with its field's name: rows map onto it by name.
 CONTACT_COLUMNS = tuple(CONTACTS.c[name].label(name) for name in STORED_FIELDS)
@@ -269,6 +273,21 @@ def _sort_columns(sort: ContactSort) -> tuple[str, ...]:
 _OWNED_ROWS = select(ContactModel).where(ContactModel.owner_id == bindparam("owner"))
 _GET_OWNED = select(*CONTACT_COLUMNS).where(_OWNER, CONTACTS.c.id == bindparam("contact"))
 _GET_OWNED_FOR_UPDATE = _GET_OWNED.with_for_update()
+
+
+def _take_change_numbers(insert_for: Any) -> Any:
+    """The upsert of take_change_numbers, in a dialect's own INSERT … ON CONFLICT DO UPDATE."""
+    inserted = insert_for(ADDRESS_BOOKS).values(owner_id=bindparam("owner"), last_change_seq=bindparam("count"))
+    return inserted.on_conflict_do_update(
+        index_elements=[ADDRESS_BOOKS.c.owner_id],
+        set_={"last_change_seq": ADDRESS_BOOKS.c.last_change_seq + bindparam("count")},
+    ).returning(ADDRESS_BOOKS.c.last_change_seq)
+
+
+_TAKE_CHANGE_NUMBERS = {
+    "postgresql": _take_change_numbers(postgresql.insert),
+    "sqlite": _take_change_numbers(sqlite.insert),
+}
 # Export pages: the owner's contacts in id order (creation order: ids are UUIDv7) after a given id,
 # a keyset page that reads the primary key's order, whatever the book's size.
 EXPORT_PAGE_SIZE = 500
@@ -448,15 +467,32 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
 
         Every column is set here (id and timestamps included), so there is nothing to read back:
         no refresh."""
+        contact = msgspec.structs.replace(contact, change_seq=await self.take_change_numbers(1))
         fields = {name: getattr(contact, name) for name in STORED_FIELDS if name != "owner_id"}
         await self.add(ContactModel(**with_derived_columns(fields)), auto_refresh=False)
         await self._write_index_rows(contact.id, {name: fields[name] for name in INDEXED_LISTS}, replace=False)
         return contact
 
     async def add(self, data: ContactModel, **options: Any) -> ContactModel:
-        """advanced-alchemy's `add`, for this owner only."""
+        """advanced-alchemy's `add`, for this owner only, numbered as the owner's next change
+        unless the caller took its number already."""
         data.owner_id = self.owner_id
+        if data.change_seq is None:
+            data.change_seq = await self.take_change_numbers(1)
         return await super().add(data, **options)
+
+    async def take_change_numbers(self, count: int) -> int:
+        """Take the owner's next `count` change numbers and return the last of them (the first is
+        that less `count` - 1); `count=0` takes none and returns the last number taken so far.
+
+        One upsert of the owner's `address_books` row, which also locks the row until the
+        transaction ends: on PostgreSQL every other writer of this owner waits here, on SQLite the
+        upsert starts the database's one write transaction. Numbers are therefore taken and
+        committed in the same order, which the changes feed relies on (sync.py). A writer that
+        reads the book to plan a change (a PATCH of `email`, an import) takes this first, so
+        that every writer locks the counter before any contact row (no lock-order deadlock)."""
+        statement = _TAKE_CHANGE_NUMBERS[self.session.get_bind().dialect.name]
+        return int((await self.session.execute(statement, {"owner": self.owner_id, "count": count})).scalar_one())
 
     async def update_contact(
         self,
@@ -465,8 +501,10 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
         *,
         now: datetime.datetime,
         unless_changed: Mapping[str, object] | None = None,
+        versions: Collection[int] | None = None,
     ) -> Contact | None:
-        """Change the given fields (stored fields only); None when the owner has no such contact.
+        """Change the given fields (stored fields only) as the owner's next change; None when the
+        owner has no such contact.
 
         One `UPDATE … WHERE owner, id RETURNING *` rather than the repository's `update()`, which
         reads the row first and writes it back (two round trips, three with its refresh): a third
@@ -476,15 +514,20 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
 
         `unless_changed` makes it a compare-and-set: the row is written only if those columns
         still hold the given values (a change computed from them, as a PATCH of `email` is);
-        otherwise nothing is written and None is returned, as for a missing contact.
+        otherwise nothing is written and None is returned, as for a missing contact. `versions`
+        (an `If-Match`) is one too: the row is written only if its `change_seq` is one of them.
         """
         if not changes:
-            return await self.get_contact(contact_id)
+            contact = await self.get_contact(contact_id)
+            return None if contact is None or (versions is not None and contact.change_seq not in versions) else contact
         expected = [CONTACTS.c[name] == value for name, value in (unless_changed or {}).items()]
+        if versions is not None:
+            expected.append(CONTACTS.c.change_seq.in_(versions))
+        change_seq = await self.take_change_numbers(1)
         statement = (
             update(CONTACTS)
             .where(CONTACTS.c.owner_id == self.owner_id, CONTACTS.c.id == contact_id, *expected)
-            .values(**with_derived_columns(changes), updated_at=now)
+            .values(**with_derived_columns(changes), updated_at=now, change_seq=change_seq)
             .returning(*CONTACT_COLUMNS)
         )
         row = (await self.session.execute(statement)).one_or_none()
@@ -505,46 +548,51 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
             if values := getattr(rows, name)(entries):
                 await self.session.execute(insert(table), values)
 
-    async def delete_contact(self, contact_id: uuid.UUID) -> bool:
-        """Whether a contact was deleted (its index rows go with it, ON DELETE CASCADE).
+    async def delete_contact(
+        self, contact_id: uuid.UUID, *, now: datetime.datetime, versions: Collection[int] | None = None
+    ) -> bool:
+        """Whether a contact was deleted (its index rows go with it, ON DELETE CASCADE); its
+        tombstone takes the owner's next change number. `versions` (an `If-Match`): deleted only
+        if its `change_seq` is one of them, in the DELETE itself.
 
         One `DELETE … WHERE owner, id` rather than `delete_where()`, which on SQLite (no
         RETURNING for many rows) selects the rows before deleting them: two round trips."""
-        statement = (
-            delete(ContactModel)
-            .where(ContactModel.owner_id == self.owner_id, ContactModel.id == contact_id)
-            .execution_options(synchronize_session=False)
-        )
-        result = await self.session.execute(statement)
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        change_seq = await self.take_change_numbers(1)
+        conditions = [ContactModel.owner_id == self.owner_id, ContactModel.id == contact_id]
+        if versions is not None:
+            conditions.append(ContactModel.change_seq.in_(versions))
+        statement = delete(ContactModel).where(*conditions).execution_options(synchronize_session=False)
+        if not (await self.session.execute(statement)).rowcount:  # type: ignore[attr-defined]
+            return False
+        tombstone = {"owner_id": self.owner_id, "change_seq": change_seq, "contact_id": contact_id, "deleted_at": now}
+        await self.session.execute(insert(CONTACT_TOMBSTONES), tombstone)
+        return True
+
+    async def current_version(self, contact_id: uuid.UUID) -> int | None:
+        """The contact's `change_seq`, or None when the owner has no such contact: what a 412 reports."""
+        statement = select(CONTACTS.c.change_seq).where(_OWNER, CONTACTS.c.id == bindparam("contact"))
+        return (await self.session.execute(statement, {"owner": self.owner_id, "contact": contact_id})).scalar()
 
     async def lock_book(self) -> None:
-        """Make the caller's transaction the owner's only writer that plans against the whole
-        book (an import): the owner's `users` row is written without a change, which row-locks it
-        on PostgreSQL (other such writers wait for this transaction's end; a plain create, whose
-        foreign key only takes a KEY SHARE lock, does not) and starts SQLite's one write
-        transaction. What is read afterwards is the book as the earlier writer committed it."""
-        # Setting updated_at to itself keeps its onupdate default from firing.
-        statement = (
-            update(UserModel)
-            .where(UserModel.id == self.owner_id)
-            .values(updated_at=UserModel.updated_at)
-            .execution_options(synchronize_session=False)
-        )
-        await self.session.execute(statement)
+        """Make the caller's transaction the owner's only writer until it ends (an import, or a
+        change computed from what it reads): take_change_numbers(0), the counter's row lock.
+        What is read afterwards is the book as the earlier writer committed it."""
+        await self.take_change_numbers(0)
 
     async def add_contacts(self, contacts: Sequence[Contact]) -> None:
         """Many new contacts and their index rows (an import), as one multi-row INSERT per table
         and thousand contacts rather than add_contact's five statements per contact: 10,000
         contacts in about a hundred statements. Raises as add_contact does when an email is taken."""
+        first_number = await self.take_change_numbers(len(contacts)) - len(contacts) + 1
         for start in range(0, len(contacts), INSERT_CHUNK):
             chunk = contacts[start : start + INSERT_CHUNK]
             rows = [
                 {
                     **with_derived_columns({name: getattr(contact, name) for name in STORED_FIELDS}),
                     "owner_id": self.owner_id,
+                    "change_seq": first_number + start + offset,
                 }
-                for contact in chunk
+                for offset, contact in enumerate(chunk)
             ]
             await self.session.execute(insert(CONTACTS), rows)
             await self._insert_index_rows(chunk, _INDEX_TABLES)
@@ -558,6 +606,7 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
         takes seven statements per contact. False when a contact is gone meanwhile (the rows the
         UPDATE wrote are counted by their new `updated_at`); the caller then rolls back."""
         lists = {name: _INDEX_TABLES[name] for name in fields if name in _INDEX_TABLES}
+        first_number = await self.take_change_numbers(len(contacts)) - len(contacts) + 1
         for start in range(0, len(contacts), INSERT_CHUNK):
             chunk = contacts[start : start + INSERT_CHUNK]
             ids = [contact.id for contact in chunk]
@@ -566,8 +615,9 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
                     "contact_id": contact.id,
                     **with_derived_columns({name: getattr(contact, name) for name in fields}),
                     "updated_at": now,
+                    "change_seq": first_number + start + offset,
                 }
-                for contact in chunk
+                for offset, contact in enumerate(chunk)
             ]
             statement = update(CONTACTS).where(
                 CONTACTS.c.owner_id == self.owner_id, CONTACTS.c.id == bindparam("contact_id")

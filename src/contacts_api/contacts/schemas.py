@@ -7,7 +7,7 @@ fields it carries:
 
 - `ContactReadDTO`: every answer; the owner stays private.
 - `ContactWriteDTO`: create (POST) and replace (PUT); server-owned fields (`id`, `owner_id`,
-  timestamps, each phone's `e164`) are not part of it, and a body that sends one is a 400
+  timestamps, `etag`, each phone's `e164`) are not part of it, and a body that sends one is a 400
   (unknown field). Every field but `first_name` is optional, so a version 1 body (first and
   last name, email, phone, birthday, notes) is still a whole contact.
 - `ContactPatchDTO`: PATCH, the same fields, each optional (`partial=True`).
@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from typing import Annotated, Literal, TypedDict
+from dataclasses import dataclass
+from typing import Annotated, Generic, Literal, TypedDict, TypeVar
 
 import msgspec
 from litestar.dto import DTOConfig
@@ -179,8 +180,29 @@ class Contact(msgspec.Struct, kw_only=True):
         ),
     ] = msgspec.field(default_factory=list)
     favorite: bool = False
+    etag: Annotated[
+        str,
+        msgspec.Meta(
+            description=(
+                "Read-only: the contact's current strong entity tag (RFC 9110 §8.8.3), as its `ETag` header"
+                " gives it; send it in `If-Match` to change the contact only if nobody changed it since"
+            ),
+            examples=['"42"'],
+        ),
+    ] = ""
     created_at: datetime.datetime
     updated_at: datetime.datetime
+    # The number of the owner's change that wrote this version (sync.py): private, the ETag shows it.
+    change_seq: int = 0
+
+    def __post_init__(self) -> None:
+        # Derived here, the one place: every way a contact is built (rows, imports, tests) has it.
+        self.etag = etag_of(self.change_seq)
+
+
+def etag_of(change_seq: int) -> str:
+    """The strong ETag of the JSON representation of a contact at version `change_seq`: `"42"`."""
+    return f'"{change_seq}"'
 
 
 class Primaries(TypedDict):
@@ -213,9 +235,30 @@ class TagCount(msgspec.Struct, kw_only=True):
     count: Annotated[int, msgspec.Meta(ge=1, description="Contacts with this tag")]
 
 
+class ContactChange(msgspec.Struct, kw_only=True):
+    """One entry of the changes feed: a contact as it is now, or its deletion."""
+
+    id: Annotated[uuid.UUID, msgspec.Meta(description="The contact's id")]
+    deleted: Annotated[bool, msgspec.Meta(description="True when the contact was deleted (a tombstone)")]
+    contact: Contact | None = None
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class ChangesPage(Generic[T]):
+    """A page of the changes feed (sync.py): follow `cursor` while `has_more`, then keep it for the
+    next sync."""
+
+    changes: list[T]
+    cursor: str
+    has_more: bool
+
+
 # Fields the server sets; no body can carry them.
-SERVER_OWNED = frozenset({"id", "owner_id", "created_at", "updated_at"})
-PRIVATE = frozenset({"owner_id"})
+SERVER_OWNED = frozenset({"id", "owner_id", "created_at", "updated_at", "etag", "change_seq"})
+PRIVATE = frozenset({"owner_id", "change_seq"})
 
 
 # The lists, typed by the views themselves (see dto.EntityDTO.field_types). In request bodies
@@ -254,6 +297,13 @@ class ContactPatchDTO(EntityDTO[Contact]):
     config = DTOConfig(exclude=SERVER_OWNED, partial=True, forbid_unknown_fields=True)
     field_types = WRITE_LISTS
     __schema_name__ = "ContactPatch"
+
+
+class ContactChangeDTO(EntityReadDTO[ContactChange]):
+    # `contact.0.`: the first member of the `Contact | None` union (dto.py).
+    config = DTOConfig(exclude={f"contact.0.{name}" for name in PRIVATE}, max_nested_depth=2)
+    field_types = READ_LISTS
+    __schema_name__ = "ContactChange"
 
 
 class UpcomingBirthdayDTO(EntityReadDTO[UpcomingBirthday]):

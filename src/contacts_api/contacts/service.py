@@ -15,7 +15,7 @@ import datetime
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import msgspec
 from advanced_alchemy.exceptions import RepositoryError
@@ -26,19 +26,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
 from contacts_api.clock import Clock
+from contacts_api.conditional import EntityTags
 from contacts_api.contacts.phones import e164_of
 from contacts_api.contacts.repository import ContactRepository
 from contacts_api.contacts.schemas import (
+    ChangesPage,
     Contact,
+    ContactChange,
     ContactFilters,
     ContactSort,
     EmailEntry,
     PhoneEntry,
     TagCount,
     UpcomingBirthday,
+    etag_of,
     primaries,
 )
-from contacts_api.errors import ConflictError, is_unique_violation
+from contacts_api.contacts.sync import ChangeCursor, ChangeFeed, MalformedCursorError, oldest_honoured_issue
+from contacts_api.errors import ConflictError, GoneError, PreconditionFailedError, is_unique_violation
 from contacts_api.text import nfc, tag_key
 from contacts_api.validation import converted_fields, invalid_field, normalize_email
 
@@ -55,6 +60,19 @@ _LEAP_YEAR = 2000  # a year-less --02-29 is a real month and day
 PRIMARY_FIELDS = {"email": "emails", "phone": "phones"}
 PATCH_ATTEMPTS = 3  # compare-and-set rounds of a PATCH of `email`/`phone` before a 503
 ENTRY_TYPES: dict[str, type[EmailEntry] | type[PhoneEntry]] = {"emails": EmailEntry, "phones": PhoneEntry}
+# The opaque tags this service writes: a contact's JSON ETag, `"42"`, or its vCard's, `"42-vcard"`.
+_OUR_ETAG = re.compile(r"([0-9]{1,18})(?:-vcard)?")
+EXPIRED_CURSOR = "This cursor is older than the deletions the server keeps: sync again from the start, without a cursor"
+
+
+def if_match_versions(if_match: EntityTags | None) -> frozenset[int] | None:
+    """The versions an `If-Match` allows (strong comparison, RFC 9110 §13.1.1), or None for no
+    condition beyond existence (no header, or `*`). A tag this service never wrote allows none."""
+    if if_match is None or if_match.any:
+        return None
+    return frozenset(
+        int(match[1]) for opaque in if_match.strong_opaque_tags() if (match := _OUR_ETAG.fullmatch(opaque))
+    )
 
 
 def nfc_everywhere(value: Any) -> Any:
@@ -95,6 +113,8 @@ class ContactRules:
     """What makes sent fields a stored contact; the same for the API and (later) imports."""
 
     default_phone_region: str
+    # Days a deletion stays in the changes feed, and a cursor is honoured (sync.py).
+    tombstone_days: int = 30
 
     def stored_fields(
         self, sent: dict[str, Any], *, today: datetime.date, whole: bool, current: Contact | None = None
@@ -221,37 +241,86 @@ class ContactService:
             raise NotFoundException(detail=NOT_FOUND)
         return contact
 
-    async def replace_contact(self, contact_id: uuid.UUID, data: DTOData[Contact]) -> Contact:
-        """Every writable field, as a create would set it: absent optional fields are cleared."""
+    async def replace_contact(
+        self, contact_id: uuid.UUID, data: DTOData[Contact], if_match: EntityTags | None = None
+    ) -> Contact:
+        """Every writable field, as a create would set it: absent optional fields are cleared.
+        With `if_match` (RFC 9110 §13.1.1), only if the contact is still at one of its versions:
+        else PreconditionFailedError (412) carrying the current ETag, and nothing changes."""
         sent = data.as_builtins()
-        return await self._change(contact_id, sent, self.rules.stored_fields(sent, today=self.today(), whole=True))
+        fields = self.rules.stored_fields(sent, today=self.today(), whole=True)
+        return await self._change(contact_id, sent, fields, versions=if_match_versions(if_match))
 
-    async def patch_contact(self, contact_id: uuid.UUID, data: DTOData[Contact]) -> Contact:
-        """Only the fields the client sent (a partial DTO leaves out the others).
+    async def patch_contact(
+        self, contact_id: uuid.UUID, data: DTOData[Contact], if_match: EntityTags | None = None
+    ) -> Contact:
+        """Only the fields the client sent (a partial DTO leaves out the others); `if_match` as
+        for replace_contact.
 
         A change of `email` or `phone` is computed from the current lists, and written only if
         they are still those (a compare-and-set, also where no row lock exists, as on SQLite);
-        a concurrent change of them makes it start again from the new lists."""
+        a concurrent change of them makes it start again from the new lists. (The book's lock,
+        taken first, already keeps the owner's other writers out; the compare-and-set stays
+        as the statement's own guarantee.)"""
         sent = data.as_builtins()
+        versions = if_match_versions(if_match)
         changed_lists = {PRIMARY_FIELDS[name] for name in PRIMARY_FIELDS.keys() & sent.keys()}
         if not changed_lists:
-            return await self._change(contact_id, sent, self.rules.stored_fields(sent, today=self.today(), whole=False))
+            fields = self.rules.stored_fields(sent, today=self.today(), whole=False)
+            return await self._change(contact_id, sent, fields, versions=versions)
+        # The counter's lock before the contact's row: every writer locks in that order (no deadlock).
+        await self.contacts.lock_book()
         for _ in range(PATCH_ATTEMPTS):
             current = await self.contacts.get_contact(contact_id, for_update=True)
             if current is None:
                 raise NotFoundException(detail=NOT_FOUND)
+            if versions is not None and current.change_seq not in versions:
+                raise PreconditionFailedError(current_etag=current.etag)
             fields = self.rules.stored_fields(sent, today=self.today(), whole=False, current=current)
             unless_changed = {name: getattr(current, name) for name in changed_lists}
-            contact = await self._try_change(contact_id, sent, fields, unless_changed=unless_changed)
+            contact = await self._try_change(contact_id, sent, fields, unless_changed=unless_changed, versions=versions)
             if contact is not None:
                 return contact
         raise ServiceUnavailableException(
             detail="The contact kept changing while this change was made: send it again", headers={"Retry-After": "1"}
         )
 
-    async def delete_contact(self, contact_id: uuid.UUID) -> None:
-        if not await self.contacts.delete_contact(contact_id):
-            raise NotFoundException(detail=NOT_FOUND)
+    async def delete_contact(self, contact_id: uuid.UUID, if_match: EntityTags | None = None) -> None:
+        """Delete the contact, leaving a tombstone for the changes feed; `if_match` as for
+        replace_contact. NotFoundException (404) when the owner has no such contact."""
+        versions = if_match_versions(if_match)
+        if not await self.contacts.delete_contact(contact_id, now=self.clock(), versions=versions):
+            await self._raise_missing_or_changed(contact_id, versions)
+
+    async def changes(self, cursor: str | None, *, limit: int) -> ChangesPage[ContactChange]:
+        """One page of the changes feed (sync.py). Without `cursor`: the current contacts, oldest
+        change first; with one: every change numbered after it, deletions included.
+
+        Raises ValidationException (400, naming `cursor`) for a cursor this service did not
+        issue, and GoneError (410) for one issued more than `tombstone_days` ago or ahead
+        of the book (another account's, or a book deleted and made again): sync again without."""
+        now = self.clock()
+        if cursor is None:
+            position = ChangeCursor(change_seq=0, issued_at=now)
+        else:
+            try:
+                position = ChangeCursor.decode(cursor)
+            except MalformedCursorError:
+                raise invalid_field("cursor", "Not a cursor this service issued", source="query") from None
+            if position.issued_at < oldest_honoured_issue(now, self.rules.tombstone_days):
+                raise GoneError(detail=EXPIRED_CURSOR)
+        read = await ChangeFeed(self.session, self.owner_id).read(
+            after=position.change_seq, limit=limit, with_tombstones=cursor is not None
+        )
+        if position.change_seq > read.counter:
+            raise GoneError(detail=EXPIRED_CURSOR)
+        if read.has_more:
+            # The rest may hold tombstones as old as the cursor it started from: keep its age.
+            following = ChangeCursor(change_seq=read.seen_up_to, issued_at=position.issued_at)
+        else:
+            # Everything that will ever commit up to `seen_up_to` was read: what follows is newer.
+            following = ChangeCursor(change_seq=read.seen_up_to, issued_at=now)
+        return ChangesPage(changes=read.changes, cursor=following.encode(), has_more=read.has_more)
 
     async def list_contacts(
         self, filters: ContactFilters, *, sort: ContactSort, limit: int, offset: int
@@ -264,11 +333,21 @@ class ContactService:
     async def tag_counts(self) -> list[TagCount]:
         return await self.contacts.tag_counts()
 
-    async def _change(self, contact_id: uuid.UUID, sent: dict[str, Any], fields: dict[str, Any]) -> Contact:
-        contact = await self._try_change(contact_id, sent, fields)
+    async def _change(
+        self, contact_id: uuid.UUID, sent: dict[str, Any], fields: dict[str, Any], *, versions: frozenset[int] | None
+    ) -> Contact:
+        contact = await self._try_change(contact_id, sent, fields, versions=versions)
         if contact is None:
-            raise NotFoundException(detail=NOT_FOUND)
+            await self._raise_missing_or_changed(contact_id, versions)
         return contact
+
+    async def _raise_missing_or_changed(self, contact_id: uuid.UUID, versions: frozenset[int] | None) -> NoReturn:
+        """After a write that matched no row: 404 if there is no such contact, else (an If-Match
+        that did not match) 412 with the contact's current ETag."""
+        current = None if versions is None else await self.contacts.current_version(contact_id)
+        if current is None:
+            raise NotFoundException(detail=NOT_FOUND)
+        raise PreconditionFailedError(current_etag=etag_of(current))
 
     async def _try_change(
         self,
@@ -277,12 +356,17 @@ class ContactService:
         fields: dict[str, Any],
         *,
         unless_changed: dict[str, Any] | None = None,
+        versions: frozenset[int] | None = None,
     ) -> Contact | None:
-        """Write `fields`; None for a missing contact, or for a compare-and-set (`unless_changed`)
-        that found those columns changed."""
+        """Write `fields`; None for a missing contact, or for a compare-and-set (`unless_changed`,
+        `versions`) that found the row changed."""
         try:
             contact = await self.contacts.update_contact(
-                contact_id, fields, now=datetime.datetime.now(datetime.UTC), unless_changed=unless_changed
+                contact_id,
+                fields,
+                now=datetime.datetime.now(datetime.UTC),
+                unless_changed=unless_changed,
+                versions=versions,
             )
         except (SQLAlchemyError, RepositoryError) as exc:
             await self.raise_if_duplicate(exc, contact_id, fields.get("emails", []), sent)
