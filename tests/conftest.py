@@ -35,8 +35,8 @@ DEFAULT_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 PASSWORD = "a fine long passphrase"
 TABLES_CHILD_FIRST = (
-    "mail_outbox", "account_tokens", "contact_emails", "contact_phones", "contact_tags", "contacts", "sessions",
-    "users",
+    "mail_outbox", "account_tokens", "contact_emails", "contact_phones", "contact_tags", "contacts",
+    "contact_tombstones", "address_books", "sessions", "users",
 )  # fmt: skip
 
 

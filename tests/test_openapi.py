@@ -109,3 +109,33 @@ async def test_request_bodies_forbid_unknown_fields_as_the_server_does(schema: d
     components = schema["components"]["schemas"]
     for name in ("Signup", "RefreshRequest", "ContactWrite", "ContactPatch", "PasswordChange", "AccountDeletion"):
         assert components[name]["additionalProperties"] is False, name
+
+
+async def test_conditional_requests_are_documented(schema: dict[str, Any]) -> None:
+    item = schema["paths"]["/api/contacts/{contact_id}"]
+    headers = {
+        method: {p["name"] for p in item[method].get("parameters", []) if p["in"] == "header"} for method in item
+    }
+    assert "If-None-Match" in headers["get"]
+    assert {"304", "200"} <= set(item["get"]["responses"])
+    assert "content" not in item["get"]["responses"]["304"]
+    for method in ("put", "patch", "delete"):
+        assert "If-Match" in headers[method], method
+        assert "ETag" in item[method]["responses"]["412"]["headers"], method
+    for method, path in (("get", "/api/contacts/{contact_id}"), ("put", "/api/contacts/{contact_id}"),
+                         ("patch", "/api/contacts/{contact_id}"), ("post", "/api/contacts")):  # fmt: skip
+        success = next(r for code, r in schema["paths"][path][method]["responses"].items() if code.startswith("2"))
+        assert "ETag" in success["headers"], (method, path)
+        assert success["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ContactRead"}
+
+
+async def test_the_changes_feed_is_documented_with_plain_schema_names(schema: dict[str, Any]) -> None:
+    answer = schema["paths"]["/api/contacts/changes"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert answer["schema"] == {"$ref": "#/components/schemas/ContactChangesPage"}
+    components = schema["components"]["schemas"]
+    assert set(components["ContactChangesPage"]["properties"]) == {"changes", "cursor", "has_more"}
+    assert components["ContactChange"]["properties"]["contact"]["oneOf"] == [
+        {"$ref": "#/components/schemas/ContactRead"}, {"type": "null"}
+    ]  # fmt: skip
+    assert {"410", "400"} <= set(schema["paths"]["/api/contacts/changes"]["get"]["responses"])
+    assert not [name for name in components if "_" in name or "." in name]

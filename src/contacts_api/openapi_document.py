@@ -55,3 +55,14 @@ def _replace_references(node: Any, old: str, new: str, seen: set[int]) -> None:
     elif dataclasses.is_dataclass(node) and not isinstance(node, type):
         for field in dataclasses.fields(node):
             _replace_references(getattr(node, field.name), old, new, seen)
+
+
+def use_schema_instead(openapi: OpenAPI, generated: str, name: str) -> None:
+    """Drop the component `generated` and point every reference to it at the component `name`.
+
+    For a nested DTO answer (a contact inside a ContactChange) Litestar generates its own copy of
+    a schema the document already has under a plain name, without the edits that name received.
+    """
+    schemas = openapi.components.schemas or {}
+    if schemas.pop(generated, None) is not None:
+        _replace_references(openapi, f"#/components/schemas/{generated}", f"#/components/schemas/{name}", set())

@@ -20,7 +20,17 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Example, Link, OpenAPI, OpenAPIResponse, OpenAPIType, Operation, Reference, Schema
+from litestar.openapi.spec import (
+    Example,
+    Link,
+    OpenAPI,
+    OpenAPIHeader,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Reference,
+    Schema,
+)
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT, HTTP_304_NOT_MODIFIED
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,7 +66,7 @@ from contacts_api.contacts.schemas import (
 from contacts_api.contacts.service import CONTACT_RULES_STATE_KEY, ContactService
 from contacts_api.db import one_statement_without_transaction
 from contacts_api.errors import BODY_ERRORS, ConflictError, GoneError, PreconditionFailedError
-from contacts_api.openapi_document import name_response_schema
+from contacts_api.openapi_document import name_response_schema, use_schema_instead
 from contacts_api.validation import STORABLE_TEXT, invalid_field
 
 
@@ -147,6 +157,29 @@ def document_contacts(openapi: OpenAPI) -> None:
     no item type (their entries' schemas come from msgspec itself, as `…Write`); the rule of
     each tag; the version 1 fields' exclusion; plain names for the answers' entry schemas."""
     name_response_schema(openapi, "/api/contacts", "get", "ContactPage", {"total": "All contacts matching the filters"})
+    name_response_schema(
+        openapi, "/api/contacts/changes", "get", "ContactChangesPage",
+        {
+            "changes": "Oldest change first",
+            "cursor": "Where the next read starts: follow it while `has_more`, keep the last one for the next sync",
+            "has_more": "More changes follow: read again with `cursor` at once",
+        },
+    )  # fmt: skip
+    # A change's contact is a ContactRead: Litestar's nested copy of it (named after the handler,
+    # with a number when several apps are built in one process) goes.
+    change = (openapi.components.schemas or {}).get("ContactChange")
+    contact = (change.properties or {}).get("contact") if isinstance(change, Schema) else None
+    for option in getattr(contact, "one_of", None) or []:
+        if isinstance(option, Reference):
+            use_schema_instead(openapi, option.ref.rsplit("/", 1)[-1], "ContactRead")
+    # A 412 says which version is current (RFC 9110 §13.1.1; the contract).
+    item = (openapi.paths or {}).get("/api/contacts/{contact_id}")
+    for operation in (getattr(item, method, None) for method in ("put", "patch", "delete")):
+        failed = (getattr(operation, "responses", None) or {}).get("412")
+        if isinstance(failed, OpenAPIResponse):
+            failed.headers = {
+                "ETag": OpenAPIHeader(schema=Schema(type=OpenAPIType.STRING), description="The contact's current ETag")
+            }
     schemas = openapi.components.schemas if openapi.components.schemas is not None else {}
     # The entries' schemas as msgspec states them: `…Write` for bodies, the plain names for answers.
     _, written = msgspec.json.schema_components(WRITE_ENTRIES.values(), ref_template="#/components/schemas/{name}")
