@@ -23,6 +23,7 @@ from benchmarks.servers import (
     running_server_process,
     service_spec,
 )
+from benchmarks.sync import prepare_sync_book
 from benchmarks.transfers import TransferMeasurement, measure_export, measure_import
 from benchmarks.wrk import WrkLoad, WrkResult, finish_wrk, run_wrk, start_wrk, stop_wrk
 
@@ -57,7 +58,7 @@ class Measurement:
 def describe(load: WrkLoad) -> str:
     """What a run sends, as the report shows it: `GET /api/contacts?limit=20`."""
     url = urllib.parse.urlsplit(load.url)
-    method = "GET" if load.script == "get.lua" else "POST"
+    method = {"get.lua": "GET", "patch_contact.lua": "PATCH"}.get(load.script, "POST")
     return f"{method} {url.path}{'?' + url.query if url.query else ''}"
 
 
@@ -183,6 +184,29 @@ def run_service(
             {"BENCH_TOKEN": tokens.token(flooder)},
         )
         runner.measure("create", "create contact", "service", create, "hello")
+        # Sync (issue 15): a page of the changes feed, and PATCH with If-Match beside a plain one.
+        book = prepare_sync_book(base_url, seeded.password, options.connections)
+        feed = WrkLoad(
+            f"{base_url}/api/contacts/changes?limit=100&cursor={book.cursor}",
+            "get.lua",
+            options.connections,
+            options.duration,
+            {"BENCH_TOKEN": book.headers["Authorization"].removeprefix("Bearer ")},
+        )
+        runner.measure("changes_page", "changes feed, 100 of 1,000 changes", "service", feed, "hello")
+        for key, name, conditional in (("patch", "patch", "0"), ("patch_if_match", "patch with If-Match", "1")):
+            patch = WrkLoad(
+                f"{base_url}/api/contacts",
+                "patch_contact.lua",
+                options.connections,
+                options.duration,
+                {
+                    "BENCH_TOKEN": book.headers["Authorization"].removeprefix("Bearer "),
+                    "BENCH_CONTACT_IDS": ",".join(book.contact_ids),
+                    "BENCH_IF_MATCH": conditional,
+                },
+            )
+            runner.measure(key, name, "service", patch, "hello")
         runner.measure("login", "login (argon2id)", "service", login(LOGIN_CONNECTIONS), "hello")
 
         quiet = get(LIST_PATH, small, FLOOD_PAIR_CONNECTIONS)

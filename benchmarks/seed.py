@@ -57,7 +57,9 @@ CONTACT_COLUMNS = (
     "birthday_year",
     "emails_key",
     "phone_digits",
+    "change_seq",
 )
+ADDRESS_BOOK_COLUMNS = ("owner_id", "last_change_seq")
 EMAIL_COLUMNS = ("owner_id", "address", "contact_id")
 PHONE_COLUMNS = ("contact_id", "position", "owner_id", "digits", "e164")
 TAG_COLUMNS = ("owner_id", "tag_key", "contact_id", "name")
@@ -247,6 +249,7 @@ def contact_rows(owner_id: uuid.UUID, count: int, rng: random.Random, now: datet
                     birthday.year,
                     LIST_SEPARATOR.join(addresses),
                     LIST_SEPARATOR.join(digits_of(number) for number in numbers),
+                    index + 1,  # the book's changes: one per contact, in order
                 )
             ],
             emails=[(owner_id, address, contact_id) for address in addresses],
@@ -332,9 +335,14 @@ async def seed_database(dsn: str, plan: SeedPlan, *, advance: Callable[[int], No
                 await connection.copy_records_to_table("contact_phones", records=batch.phones, columns=PHONE_COLUMNS)
                 await connection.copy_records_to_table("contact_tags", records=batch.tags, columns=TAG_COLUMNS)
                 advance(len(batch))
+            # Each book's change counter, at its last contact's number (contact_rows).
+            counters = [(account.id, account.book_size) for account in accounts if account.book_size]
+            await connection.copy_records_to_table("address_books", records=counters, columns=ADDRESS_BOOK_COLUMNS)
         # Without this, autovacuum would get round to the fresh tables in the middle of the load runs;
         # done now, the planner has statistics and index-only scans a visibility map, as in steady state.
-        await connection.execute("VACUUM (ANALYZE) users, contacts, contact_emails, contact_phones, contact_tags")
+        await connection.execute(
+            "VACUUM (ANALYZE) users, contacts, contact_emails, contact_phones, contact_tags, address_books"
+        )
         fragments = (person_fragment(small_rows[0][3]), most_common_fragment(row[3] for row in small_rows))
         matches = {
             fragment: {

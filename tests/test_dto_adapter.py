@@ -8,11 +8,11 @@ from typing import Annotated, Any
 
 import msgspec
 import pytest
-from litestar import Litestar, post
+from litestar import Litestar, get, post
 from litestar.dto import DTOConfig, DTOData, MsgspecDTO
 from litestar.testing import TestClient
 
-from contacts_api.dto import EntityDTO, EntityReadDTO, declares_constraints, without_constraints
+from contacts_api.dto import EntityDTO, EntityReadDTO, declares_constraints, excluded_in_optional, without_constraints
 
 Short = Annotated[str, msgspec.Meta(min_length=2, max_length=5, description="2 to 5 characters")]
 
@@ -186,3 +186,25 @@ def test_entity_dto_leaves_fields_unset_when_absent_out_of_a_whole_view() -> Non
         null = client.post("/cards", json={"name": "ab", "primary": None}).json()
     assert "primary" not in absent["sent"]
     assert "primary" in null["sent"]
+
+
+class Secretive(msgspec.Struct, kw_only=True):
+    name: str
+    secret: str
+
+
+class Holder(msgspec.Struct, kw_only=True):
+    inner: Secretive | None
+
+
+class HolderRead(EntityReadDTO[Holder]):
+    config = DTOConfig(exclude=excluded_in_optional("inner", {"secret"}), max_nested_depth=2)
+
+
+def test_excluded_in_optional_keeps_a_field_of_an_optional_nested_struct_out() -> None:
+    @get("/held", return_dto=HolderRead, sync_to_thread=False)
+    def held() -> list[Holder]:
+        return [Holder(inner=Secretive(name="n", secret="s")), Holder(inner=None)]
+
+    with TestClient(Litestar([held])) as client:
+        assert client.get("/held").json() == [{"inner": {"name": "n"}}, {"inner": None}]

@@ -103,3 +103,34 @@ def test_the_import_and_export_session_runs_against_a_fresh_server(tmp_path: Pat
     assert len(csv_rows) == 2  # the tag filter: Grace only
     assert card[0] == "BEGIN:VCARD"
     assert "item1.X-ABLabel:Lab" in card
+
+
+def sync_session() -> str:
+    block = re.search(r"### Syncing a client.*?```sh\n(.*?)```", README.read_text(), re.DOTALL)
+    assert block, "the README lost its sync session"
+    return block.group(1)
+
+
+def test_the_sync_session_runs_against_a_fresh_server(tmp_path: Path) -> None:
+    missing = [tool for tool in ("curl", "jq") if not shutil.which(tool)]
+    if missing:
+        if in_ci():
+            pytest.fail(f"{missing} not installed")
+        pytest.skip(f"{missing} not installed")
+    with live_server(tmp_path, server_env()) as base_url:
+        script = sync_session().replace("API=http://127.0.0.1:8000", f"API={base_url}")
+        run = subprocess.run(  # noqa: S603
+            ["bash", "-euo", "pipefail", "-c", script],  # noqa: S607
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            cwd=tmp_path,
+        )
+    assert run.returncode == 0, run.stderr
+    first_sync, refused, changed, not_modified, deleted, last = run.stdout.strip().splitlines()
+    assert json.loads(first_sync) == [False, ["Grace"]]
+    assert refused == "412"
+    assert json.loads(changed) == [[False, "from the phone"]]
+    assert (not_modified, deleted) == ("304", "204")
+    assert [(change["deleted"], change["contact"]) for change in json.loads(last)] == [(True, None)]

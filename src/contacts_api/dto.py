@@ -15,6 +15,9 @@ checks each assumption, so an upgrade that changes one fails a test instead of c
   same transfer struct (the backend's `annotation`), so a wrong type is the usual 400.
 - A partial view makes the fields of nested Structs optional too, and builds the Struct without
   the missing ones (a TypeError): with `field_types` it hands the entries over as sent instead.
+- A field of a nested Struct that is optional (`contact: Contact | None`) is named, in
+  `DTOConfig.exclude`, through the union member's index: `contact.0.owner_id`
+  (`excluded_in_optional`), and is kept out only with `max_nested_depth` reaching it.
 
 `EntityDTO` (for request bodies) hands Litestar each scalar field with constraints as the entity
 declares it (the original annotation, metadata in place) and tells it not to rebuild the
@@ -39,6 +42,12 @@ from litestar.serialization import decode_json
 from litestar.types import Empty
 
 T = TypeVar("T", bound=msgspec.Struct)
+
+
+def excluded_in_optional(field: str, names: typing.Iterable[str]) -> set[str]:
+    """The `DTOConfig.exclude` paths of `names` inside the optional nested Struct `field`
+    (`field: Inner | None`): Litestar names a union's members by their index."""
+    return {f"{field}.0.{name}" for name in names}
 
 
 def declares_constraints(annotation: Any) -> bool:

@@ -135,18 +135,36 @@ ContactPatchData = Annotated[DTOData[Contact], PATCH_EXAMPLES]
 @dataclass
 class CreateContactOperation(Operation):
     """Links the 201 to the operations on the new contact (OpenAPI links), for clients and for
-    stateful testers that walk create → read → change → delete."""
+    stateful testers that walk create → read → change → delete, with and without its ETag."""
 
     def __post_init__(self) -> None:
         created = (self.responses or {}).get(str(HTTP_201_CREATED))
         if isinstance(created, OpenAPIResponse):
+            by_id = {"contact_id": "$response.body#/id"}
+            # The conditional variants carry the new contact's ETag (RFC 9110 §13).
             created.links = {
-                name: Link(operation_id=operation_id, parameters={"contact_id": "$response.body#/id"})
-                for name, operation_id in [
-                    ("GetContact", "getContact"),
-                    ("ReplaceContact", "replaceContact"),
-                    ("UpdateContact", "updateContact"),
-                    ("DeleteContact", "deleteContact"),
+                name: Link(operation_id=operation_id, parameters=parameters)
+                for name, operation_id, parameters in [
+                    ("GetContact", "getContact", by_id),
+                    ("GetContactIfChanged", "getContact", {**by_id, "header.If-None-Match": "$response.header.ETag"}),
+                    ("ReplaceContact", "replaceContact", by_id),
+                    (
+                        "ReplaceContactIfUnchanged",
+                        "replaceContact",
+                        {**by_id, "header.If-Match": "$response.header.ETag"},
+                    ),
+                    ("UpdateContact", "updateContact", by_id),
+                    (
+                        "UpdateContactIfUnchanged",
+                        "updateContact",
+                        {**by_id, "header.If-Match": "$response.header.ETag"},
+                    ),
+                    ("DeleteContact", "deleteContact", by_id),
+                    (
+                        "DeleteContactIfUnchanged",
+                        "deleteContact",
+                        {**by_id, "header.If-Match": "$response.header.ETag"},
+                    ),
                 ]
             }
 
@@ -417,6 +435,7 @@ class ContactController(Controller):
             str | None,
             Parameter(
                 max_length=100,
+                pattern=r"^[A-Za-z0-9_-]+$",  # base64url, unpadded: what ChangeCursor.encode writes
                 description=(
                     "The `cursor` of the previous page or sync. Without it: every current contact (a full sync);"
                     " with it: every contact created, changed or deleted since, oldest change first. Older than"

@@ -32,7 +32,7 @@ from litestar.dto import DTOConfig
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
-from contacts_api.dto import EntityDTO, EntityReadDTO
+from contacts_api.dto import EntityDTO, EntityReadDTO, excluded_in_optional
 from contacts_api.error_messages import pattern_meaning
 from contacts_api.validation import EmailText, text, trimmed_text
 
@@ -300,8 +300,7 @@ class ContactPatchDTO(EntityDTO[Contact]):
 
 
 class ContactChangeDTO(EntityReadDTO[ContactChange]):
-    # `contact.0.`: the first member of the `Contact | None` union (dto.py).
-    config = DTOConfig(exclude={f"contact.0.{name}" for name in PRIVATE}, max_nested_depth=2)
+    config = DTOConfig(exclude=excluded_in_optional("contact", PRIVATE), max_nested_depth=2)
     field_types = READ_LISTS
     __schema_name__ = "ContactChange"
 
