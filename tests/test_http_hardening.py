@@ -88,6 +88,19 @@ async def test_cors_allows_only_the_configured_origins(settings: Settings) -> No
     assert "access-control-allow-origin" not in other.headers
 
 
+async def test_cors_lets_a_browser_script_read_the_etag_and_location(settings: Settings) -> None:
+    app = create_app(make_settings(settings.database_url, cors_origins="https://app.example"))
+    async with AsyncTestClient(app=app) as client:
+        user = await sign_up_and_log_in(client)
+        created = await client.post(
+            "/api/contacts", headers={**user.headers, "Origin": "https://app.example"}, json={"first_name": "Ada"}
+        )
+    await wipe(settings.database_url)
+    assert created.status_code == 201
+    exposed = {name.strip().lower() for name in created.headers["access-control-expose-headers"].split(",")}
+    assert {"etag", "location", "retry-after", "x-request-id"} <= exposed
+
+
 @pytest.mark.parametrize("path", ["/api/auth/signup", "/api/auth/login", "/api/auth/refresh", "/api/contacts"])
 async def test_a_body_that_is_not_utf8_is_a_400(client: Client, user: ApiUser, path: str) -> None:
     response = await client.post(

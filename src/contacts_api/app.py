@@ -40,6 +40,8 @@ from contacts_api.middleware import (
     request_log_middleware,
 )
 
+CORS_EXPOSED_HEADERS = ("ETag", "Location", "Retry-After", "X-Request-ID")
+
 
 def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Litestar:
     """Build the app. `clock` says what "now" is for the address book and for mailed tokens (tests
@@ -51,7 +53,13 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Lite
     rate_limit = auth_rate_limit(settings)
     mailer = build_mailer(settings)
     accounts = AccountsConfig.from_settings(settings, utc_now, rate_limit_store, mailer, token_clock=clock)
-    cors = CORSConfig(allow_origins=settings.cors_origin_list) if settings.cors_origin_list else None
+    # Scripts in a browser read only the response headers CORS exposes (Fetch standard): a sync
+    # client needs ETag (also on a 412), a creating one Location, one backing off Retry-After.
+    cors = (
+        CORSConfig(allow_origins=settings.cors_origin_list, expose_headers=list(CORS_EXPOSED_HEADERS))
+        if settings.cors_origin_list
+        else None
+    )
     app = Litestar(
         route_handlers=[
             health,

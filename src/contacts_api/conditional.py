@@ -15,9 +15,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# One entity tag and what may follow it: a comma (then more) or the end. etagc is %x21 / %x23-7E
-# / obs-text (%x80-FF): any visible character but the quote.
-_ENTITY_TAG = re.compile(r'[ \t]*(W/)?"([\x21\x23-\x7e\x80-\uffff]*)"[ \t]*(?:,|$)')
+# One entity tag, after any empty list elements (RFC 9110 §5.6.1: `, "1",, "2"` is a list of two),
+# and what may follow it: a comma (then more) or the end. etagc is %x21 / %x23-7E / obs-text
+# (%x80-FF): any visible character but the quote.
+_ENTITY_TAG = re.compile(r'[ \t,]*(W/)?"([\x21\x23-\x7e\x80-\uffff]*)"[ \t]*(?:,|$)')
 
 
 @dataclass(frozen=True)
@@ -27,16 +28,14 @@ class EntityTags:
     any: bool
     tags: tuple[tuple[bool, str], ...]
 
-    def strong_match(self, etag: str) -> bool:
-        """Whether the current strong `etag` (quoted, as sent in `ETag`) satisfies an `If-Match`."""
-        return self.any or (False, etag.strip('"')) in self.tags
-
     def weak_match(self, etag: str) -> bool:
-        """Whether the current `etag` matches an `If-None-Match` (then 304 for a GET)."""
+        """Whether the current `etag` (quoted, as sent in `ETag`) matches an `If-None-Match`
+        (then 304 for a GET)."""
         return self.any or any(opaque == etag.strip('"') for _, opaque in self.tags)
 
     def strong_opaque_tags(self) -> tuple[str, ...]:
-        """The strong tags' values, unquoted: what a server compares against its versions."""
+        """The strong tags' values, unquoted: what an `If-Match` compares with the current
+        version (the strong comparison: a weak tag never matches)."""
         return tuple(opaque for weak, opaque in self.tags if not weak)
 
 

@@ -67,14 +67,13 @@ class PreconditionFailedError(HTTPException):
 
     status_code = HTTP_412_PRECONDITION_FAILED
 
-    def __init__(self, *, current_etag: str) -> None:
-        super().__init__(
-            detail="The contact was changed since the version in If-Match: read it again, then retry",
-            headers={"ETag": current_etag},
-        )
+    def __init__(self, *, detail: str, current_etag: str) -> None:
+        super().__init__(detail=detail, headers={"ETag": current_etag})
 
 
 class GoneError(HTTPException):
+    """410 (RFC 9110 §15.5.11): what was asked for existed and is gone for good (an expired cursor)."""
+
     status_code = HTTP_410_GONE
 
 

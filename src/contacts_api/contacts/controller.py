@@ -62,6 +62,7 @@ from contacts_api.contacts.schemas import (
     TagCount,
     UpcomingBirthday,
     UpcomingBirthdayDTO,
+    vcard_etag_of,
 )
 from contacts_api.contacts.service import CONTACT_RULES_STATE_KEY, ContactService
 from contacts_api.db import one_statement_without_transaction
@@ -190,8 +191,20 @@ def document_contacts(openapi: OpenAPI) -> None:
     for option in getattr(contact, "one_of", None) or []:
         if isinstance(option, Reference):
             use_schema_instead(openapi, option.ref.rsplit("/", 1)[-1], "ContactRead")
-    # A 412 says which version is current (RFC 9110 §13.1.1; the contract).
+    # A 412 says which version is current (RFC 9110 §13.1.1; the contract), and so does a 304.
     item = (openapi.paths or {}).get("/api/contacts/{contact_id}")
+    not_modified = (getattr(getattr(item, "get", None), "responses", None) or {}).get("304")
+    if isinstance(not_modified, OpenAPIResponse):
+        not_modified.headers = {
+            "ETag": OpenAPIHeader(schema=Schema(type=OpenAPIType.STRING), description="The ETag that is still current")
+        }
+    feed = getattr((openapi.paths or {}).get("/api/contacts/changes"), "get", None)
+    gone = (getattr(feed, "responses", None) or {}).get("410")
+    if isinstance(gone, OpenAPIResponse):
+        gone.description = (
+            "The cursor is older than SYNC_TOMBSTONE_DAYS (or not from this book): sync again from the start,"
+            " without a cursor"
+        )
     for operation in (getattr(item, method, None) for method in ("put", "patch", "delete")):
         failed = (getattr(operation, "responses", None) or {}).get("412")
         if isinstance(failed, OpenAPIResponse):
@@ -285,10 +298,16 @@ IfNoneMatch = Annotated[
 ]
 ETAG_HEADER = ResponseHeader(
     name="ETag",
-    description="The contact's current strong entity tag (RFC 9110 §8.8.3), equal to its `etag` field",
+    description=(
+        "The contact's current strong entity tag (RFC 9110 §8.8.3): its `etag` field for the JSON, and"
+        ' `"<n>-vcard"` for its vCard (another representation of the same version)'
+    ),
+    value='"42"',
     documentation_only=True,
 )
-VARY_HEADER = ResponseHeader(name="Vary", description="Accept: JSON or a vCard", documentation_only=True)
+VARY_HEADER = ResponseHeader(
+    name="Vary", description="The answer depends on `Accept`: JSON or a vCard", value="Accept", documentation_only=True
+)
 
 
 def contact_path(contact: Contact) -> str:
@@ -297,11 +316,6 @@ def contact_path(contact: Contact) -> str:
 
 def with_etag(contact: Contact) -> Response[Contact]:
     return Response(contact, headers={"ETag": contact.etag})
-
-
-def vcard_etag(contact: Contact) -> str:
-    """The strong ETag of the contact's vCard: another representation, another tag (`"42-vcard"`)."""
-    return f'"{contact.change_seq}-vcard"'
 
 
 def wants_vcard(request: Request[Any, Any, Any]) -> bool:
@@ -342,7 +356,12 @@ class ContactController(Controller):
         summary="Add a contact",
         response_headers=[
             ETAG_HEADER,
-            ResponseHeader(name="Location", description="The new contact's URL", documentation_only=True),
+            ResponseHeader(
+                name="Location",
+                description="The new contact's URL",
+                value="/api/contacts/01930000-0000-7000-8000-000000000000",
+                documentation_only=True,
+            ),
         ],
         raises=[*BODY_ERRORS, NotAuthorizedException, ConflictError],
     )
@@ -476,7 +495,7 @@ class ContactController(Controller):
         contact = await contacts.get_contact(contact_id)
         vcard = wants_vcard(request)
         # Each representation has its own strong ETag (RFC 9110 §8.8.3); both name this version.
-        headers = {"ETag": vcard_etag(contact) if vcard else contact.etag, "Vary": "Accept"}
+        headers = {"ETag": vcard_etag_of(contact.change_seq) if vcard else contact.etag, "Vary": "Accept"}
         if (tags := entity_tags(if_none_match)) is not None and tags.weak_match(headers["ETag"]):
             return Response(None, status_code=HTTP_304_NOT_MODIFIED, headers=headers)  # type: ignore[arg-type]
         if vcard:

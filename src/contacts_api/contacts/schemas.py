@@ -23,6 +23,7 @@ maps rows to entities by name, never by position.
 from __future__ import annotations
 
 import datetime
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Generic, Literal, TypedDict, TypeVar
@@ -200,9 +201,24 @@ class Contact(msgspec.Struct, kw_only=True):
         self.etag = etag_of(self.change_seq)
 
 
+# A contact's entity tags (RFC 9110 §8.8.3), all here: each representation of version 42 has its
+# own strong tag, `"42"` for the JSON and `"42-vcard"` for the vCard, and both name that version.
+_OPAQUE_TAG = re.compile(r"([0-9]{1,18})(?:-vcard)?")
+
+
 def etag_of(change_seq: int) -> str:
     """The strong ETag of the JSON representation of a contact at version `change_seq`: `"42"`."""
     return f'"{change_seq}"'
+
+
+def vcard_etag_of(change_seq: int) -> str:
+    """The strong ETag of the contact's vCard at version `change_seq`: `"42-vcard"`."""
+    return f'"{change_seq}-vcard"'
+
+
+def version_in(opaque_tag: str) -> int | None:
+    """The version an entity tag's opaque part (unquoted) names, or None for a tag not of ours."""
+    return int(match[1]) if (match := _OPAQUE_TAG.fullmatch(opaque_tag)) else None
 
 
 class Primaries(TypedDict):

@@ -41,8 +41,15 @@ from contacts_api.contacts.schemas import (
     UpcomingBirthday,
     etag_of,
     primaries,
+    version_in,
 )
-from contacts_api.contacts.sync import ChangeCursor, ChangeFeed, MalformedCursorError, oldest_honoured_issue
+from contacts_api.contacts.sync import (
+    TOMBSTONE_GRACE,
+    ChangeCursor,
+    ChangeFeed,
+    MalformedCursorError,
+    oldest_honoured_issue,
+)
 from contacts_api.errors import ConflictError, GoneError, PreconditionFailedError, is_unique_violation
 from contacts_api.text import nfc, tag_key
 from contacts_api.validation import converted_fields, invalid_field, normalize_email
@@ -60,8 +67,7 @@ _LEAP_YEAR = 2000  # a year-less --02-29 is a real month and day
 PRIMARY_FIELDS = {"email": "emails", "phone": "phones"}
 PATCH_ATTEMPTS = 3  # compare-and-set rounds of a PATCH of `email`/`phone` before a 503
 ENTRY_TYPES: dict[str, type[EmailEntry] | type[PhoneEntry]] = {"emails": EmailEntry, "phones": PhoneEntry}
-# The opaque tags this service writes: a contact's JSON ETag, `"42"`, or its vCard's, `"42-vcard"`.
-_OUR_ETAG = re.compile(r"([0-9]{1,18})(?:-vcard)?")
+CHANGED_SINCE = "The contact was changed since the version in If-Match: read it again, then retry"
 EXPIRED_CURSOR = "This cursor is older than the deletions the server keeps: sync again from the start, without a cursor"
 
 
@@ -70,9 +76,8 @@ def if_match_versions(if_match: EntityTags | None) -> frozenset[int] | None:
     condition beyond existence (no header, or `*`). A tag this service never wrote allows none."""
     if if_match is None or if_match.any:
         return None
-    return frozenset(
-        int(match[1]) for opaque in if_match.strong_opaque_tags() if (match := _OUR_ETAG.fullmatch(opaque))
-    )
+    # Either representation's tag names the version: a client that holds the vCard may write JSON.
+    return frozenset(version for opaque in if_match.strong_opaque_tags() if (version := version_in(opaque)) is not None)
 
 
 def nfc_everywhere(value: Any) -> Any:
@@ -275,7 +280,7 @@ class ContactService:
             if current is None:
                 raise NotFoundException(detail=NOT_FOUND)
             if versions is not None and current.change_seq not in versions:
-                raise PreconditionFailedError(current_etag=current.etag)
+                raise PreconditionFailedError(detail=CHANGED_SINCE, current_etag=current.etag)
             fields = self.rules.stored_fields(sent, today=self.today(), whole=False, current=current)
             unless_changed = {name: getattr(current, name) for name in changed_lists}
             contact = await self._try_change(contact_id, sent, fields, unless_changed=unless_changed, versions=versions)
@@ -307,6 +312,9 @@ class ContactService:
                 position = ChangeCursor.decode(cursor)
             except MalformedCursorError:
                 raise invalid_field("cursor", "Not a cursor this service issued", source="query") from None
+            if position.issued_at > now + TOMBSTONE_GRACE:
+                # Issued in the future: not by this service (whose clocks may differ by less).
+                raise invalid_field("cursor", "Not a cursor this service issued", source="query")
             if position.issued_at < oldest_honoured_issue(now, self.rules.tombstone_days):
                 raise GoneError(detail=EXPIRED_CURSOR)
         read = await ChangeFeed(self.session, self.owner_id).read(
@@ -347,7 +355,7 @@ class ContactService:
         current = None if versions is None else await self.contacts.current_version(contact_id)
         if current is None:
             raise NotFoundException(detail=NOT_FOUND)
-        raise PreconditionFailedError(current_etag=etag_of(current))
+        raise PreconditionFailedError(detail=CHANGED_SINCE, current_etag=etag_of(current))
 
     async def _try_change(
         self,

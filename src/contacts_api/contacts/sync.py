@@ -58,6 +58,7 @@ from contacts_api.contacts.schemas import ContactChange
 # are kept this much longer than cursors are honoured, so a cursor still honoured never misses one.
 TOMBSTONE_GRACE = datetime.timedelta(hours=1)
 _CURSOR = re.compile(r"v1\.(0|[1-9][0-9]{0,18})\.(0|[1-9][0-9]{0,11})")
+_LARGEST_CHANGE_SEQ = 2**63 - 1  # a BIGINT, as the columns are
 
 
 class MalformedCursorError(ValueError):
@@ -72,6 +73,7 @@ class ChangeCursor:
     issued_at: datetime.datetime
 
     def encode(self) -> str:
+        """The cursor as clients see it: unpadded base64url (RFC 4648 §5) of `v1.<seq>.<unix>`."""
         text = f"v1.{self.change_seq}.{int(self.issued_at.timestamp())}"
         return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
@@ -84,7 +86,13 @@ class ChangeCursor:
             raise MalformedCursorError(value) from None
         if not (match := _CURSOR.fullmatch(text)) or cls._encoded_length(text) != len(value):
             raise MalformedCursorError(value)
-        return cls(int(match[1]), datetime.datetime.fromtimestamp(int(match[2]), datetime.UTC))
+        if (change_seq := int(match[1])) > _LARGEST_CHANGE_SEQ:
+            raise MalformedCursorError(value)
+        try:
+            issued_at = datetime.datetime.fromtimestamp(int(match[2]), datetime.UTC)
+        except (ValueError, OverflowError, OSError):  # past the year 9999
+            raise MalformedCursorError(value) from None
+        return cls(change_seq, issued_at)
 
     @staticmethod
     def _encoded_length(text: str) -> int:
@@ -106,69 +114,72 @@ class ChangesRead:
 
 def _changes_statement(with_tombstones: bool) -> Select[Any]:
     """The owner's contacts (and, `with_tombstones`, tombstones) numbered above `after`, oldest
-    first, `limit` + 1 of them (the extra one tells whether more follow), each row with the
-    counter as it is in the same snapshot."""
-    counter = (
-        select(ADDRESS_BOOKS.c.last_change_seq).where(ADDRESS_BOOKS.c.owner_id == bindparam("owner")).scalar_subquery()
+    first, `limit` of them (the caller asks for one more than a page: it tells whether more
+    follow), each row with the book's counter as the same snapshot has it. The page is joined to
+    the counter's row, not the other way round, so that an empty page is still one row (its
+    change columns null) carrying the counter; a book never written has no row at all."""
+    contacts = select(*CONTACT_COLUMNS, CONTACTS.c.change_seq.label("seq"), false().label("deleted")).where(
+        CONTACTS.c.owner_id == bindparam("owner"), CONTACTS.c.change_seq > bindparam("after")
     )
-    contacts = select(
-        *CONTACT_COLUMNS, CONTACTS.c.change_seq.label("seq"), false().label("deleted"), counter.label("counter")
-    ).where(CONTACTS.c.owner_id == bindparam("owner"), CONTACTS.c.change_seq > bindparam("after"))
-    if not with_tombstones:
-        return contacts.order_by(CONTACTS.c.change_seq).limit(bindparam("limit"))
-    # The tombstones' rows in the contacts' columns: the id, and nulls typed as the columns are.
-    placeholders = [
-        CONTACT_TOMBSTONES.c.contact_id.label(name)
-        if name == "id"
-        else type_coerce(null(), CONTACTS.c[name].type).label(name)
-        for name in STORED_FIELDS
-    ]
-    tombstones = select(
-        *placeholders, CONTACT_TOMBSTONES.c.change_seq.label("seq"), true().label("deleted"), counter.label("counter")
-    ).where(CONTACT_TOMBSTONES.c.owner_id == bindparam("owner"), CONTACT_TOMBSTONES.c.change_seq > bindparam("after"))
-    changes = union_all(contacts, tombstones).subquery("changes")
-    return select(changes).order_by(changes.c.seq).limit(bindparam("limit"))
+    if with_tombstones:
+        # The tombstones' rows in the contacts' columns: the id, and nulls typed as the columns are.
+        placeholders = [
+            CONTACT_TOMBSTONES.c.contact_id.label(name)
+            if name == "id"
+            else type_coerce(null(), CONTACTS.c[name].type).label(name)
+            for name in STORED_FIELDS
+        ]
+        tombstones = select(*placeholders, CONTACT_TOMBSTONES.c.change_seq.label("seq"), true().label("deleted")).where(
+            CONTACT_TOMBSTONES.c.owner_id == bindparam("owner"),
+            CONTACT_TOMBSTONES.c.change_seq > bindparam("after"),
+        )
+        changes = union_all(contacts, tombstones).subquery("changes")
+        page = select(changes).order_by(changes.c.seq).limit(bindparam("limit")).subquery("page")
+    else:
+        # Ordered and limited inside: the (owner_id, change_seq) index reads just one page.
+        page = contacts.order_by(CONTACTS.c.change_seq).limit(bindparam("limit")).subquery("page")
+    return (
+        select(ADDRESS_BOOKS.c.last_change_seq.label("counter"), page)
+        .select_from(ADDRESS_BOOKS.outerjoin(page, true()))
+        .where(ADDRESS_BOOKS.c.owner_id == bindparam("owner"))
+        .order_by(page.c.seq)
+    )
 
 
 _CHANGES = _changes_statement(with_tombstones=True)
 _CURRENT_CONTACTS = _changes_statement(with_tombstones=False)
-_COUNTER = select(ADDRESS_BOOKS.c.last_change_seq).where(ADDRESS_BOOKS.c.owner_id == bindparam("owner"))
 
 
 class ChangeFeed:
-    """The feed's SQL, for one owner."""
+    """The feed's SQL, for one owner: the feed's repository (the contacts' is repository.py)."""
 
     def __init__(self, session: AsyncSession, owner_id: uuid.UUID) -> None:
         self.session = session
         self.owner_id = owner_id
 
     async def read(self, *, after: int, limit: int, with_tombstones: bool) -> ChangesRead:
-        """Changes numbered above `after`, oldest first (see _changes_statement). Without
-        tombstones: the current contacts only, for a first sync."""
+        """Changes numbered above `after`, oldest first (see _changes_statement), in one statement:
+        one snapshot. Without tombstones: the current contacts only, for a first sync."""
         statement = _CHANGES if with_tombstones else _CURRENT_CONTACTS
         parameters = {"owner": self.owner_id, "after": after, "limit": limit + 1}
         rows = (await self.session.execute(statement, parameters)).all()
-        if not rows:
-            # Nothing above `after`. The counter is read for the ahead-of-book check only: it
-            # comes from a later snapshot (another statement), which may hold changes the first
-            # one did not see, so the position stays at `after` (a book never written: 0).
-            counter = (await self.session.execute(_COUNTER, {"owner": self.owner_id})).scalar()
-            return ChangesRead(changes=[], has_more=False, seen_up_to=after, counter=counter or 0)
-        page = rows[:limit]
+        counter = int(rows[0].counter) if rows else 0
+        found = [row for row in rows if row.seq is not None]
+        page = found[:limit]
         changes = [
             ContactChange(id=row.id, deleted=True)
             if row.deleted
             else ContactChange(id=row.id, deleted=False, contact=contact_from_row(row))
             for row in page
         ]
-        has_more = len(rows) > limit
-        # The counter came from the same snapshot as the rows: on a last page everything up to it
-        # was seen (numbers between the rows belong to versions since overwritten or deleted).
-        counter = max(rows[0].counter or 0, rows[-1].seq)
+        has_more = len(found) > limit
+        # The counter came from the rows' snapshot, and every change numbered up to it had
+        # committed (their writers commit in number order): a last page, even an empty one, has
+        # seen up to it (numbers between the rows belong to versions since overwritten).
         return ChangesRead(
             changes=changes,
             has_more=has_more,
-            seen_up_to=page[-1].seq if has_more else counter,
+            seen_up_to=page[-1].seq if has_more else max(counter, after),
             counter=counter,
         )
 
