@@ -188,6 +188,17 @@ async def test_imported_contacts_are_changes(client: Client, user: ApiUser) -> N
     assert by_name["Ada"]["etag"] != existing["etag"]
 
 
+async def test_an_import_that_brings_nothing_new_is_no_change(client: Client, user: ApiUser) -> None:
+    vcard = b"BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Grace\r\nN:;Grace;;;\r\nEMAIL:grace@example.com\r\nEND:VCARD\r\n"
+    headers = {**user.headers, "Content-Type": "text/vcard"}
+    assert (await client.post("/api/contacts/import", headers=headers, content=vcard)).json()["created"] == 1
+    before, cursor = await follow(client, user)
+    again = await client.post("/api/contacts/import?on_duplicate=update", headers=headers, content=vcard)
+    assert again.json()["updated"] == 1
+    assert (await read_changes(client, user, cursor))["changes"] == []
+    assert (await follow(client, user))[0] == before
+
+
 async def test_a_dry_run_import_is_no_change(client: Client, user: ApiUser) -> None:
     _, cursor = await follow(client, user)
     vcard = b"BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Grace\r\nEND:VCARD\r\n"

@@ -248,3 +248,57 @@ async def test_clients_that_send_no_condition_write_as_before(client: Client, us
     second = await client.put(url(contact), headers=user.headers, json=contact_body(first_name="Two"))
     assert (first.status_code, second.status_code) == (200, 200)
     assert (await client.delete(url(contact), headers=user.headers)).status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("method", "body"),
+    [
+        ("PUT", contact_body()),
+        ("PATCH", {"notes": "Met at the Analytical Engine meetup"}),
+        ("PATCH", {"email": "ada@example.com", "first_name": "Ada"}),
+    ],
+)
+async def test_a_write_that_changes_nothing_keeps_the_etag_and_the_feed(
+    client: Client, user: ApiUser, method: str, body: dict[str, Any]
+) -> None:
+    # The contract: ETags change with every change to the contact, and only then.
+    contact = await create_contact(client, user)
+    cursor = (await client.get("/api/contacts/changes", headers=user.headers)).json()["cursor"]
+    response = await client.request(
+        method, url(contact), headers=with_header(user, "If-Match", contact["etag"]), json=body
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == contact
+    assert response.headers["etag"] == contact["etag"]
+    feed = await client.get("/api/contacts/changes", headers=user.headers, params={"cursor": cursor})
+    assert feed.json()["changes"] == []
+
+
+async def test_a_write_that_changes_nothing_still_checks_if_match(client: Client, user: ApiUser) -> None:
+    contact = await create_contact(client, user)
+    current = (await client.patch(url(contact), headers=user.headers, json={"notes": "theirs"})).json()
+    response = await client.patch(
+        url(contact), headers=with_header(user, "If-Match", contact["etag"]), json={"notes": "theirs"}
+    )
+    assert response.status_code == 412
+    assert response.headers["etag"] == current["etag"]
+
+
+async def test_the_vcards_etag_names_the_same_version_in_if_match(client: Client, user: ApiUser) -> None:
+    # A client that holds the vCard may write the JSON: both tags name one version.
+    contact = await create_contact(client, user)
+    vcard_etag = (await client.get(url(contact), headers=with_header(user, "Accept", "text/vcard"))).headers["etag"]
+    response = await client.patch(url(contact), headers=with_header(user, "If-Match", vcard_etag), json={"notes": "x"})
+    assert response.status_code == 200
+    stale = await client.patch(url(contact), headers=with_header(user, "If-Match", vcard_etag), json={"notes": "y"})
+    assert stale.status_code == 412
+
+
+async def test_if_match_star_on_a_replace_needs_only_an_existing_contact(client: Client, user: ApiUser) -> None:
+    contact = await create_contact(client, user)
+    await client.patch(url(contact), headers=user.headers, json={"notes": "theirs"})
+    response = await client.put(
+        url(contact), headers=with_header(user, "If-Match", "*"), json=contact_body(notes="mine")
+    )
+    assert response.status_code == 200
+    assert response.json()["notes"] == "mine"

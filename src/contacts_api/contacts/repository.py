@@ -516,6 +516,9 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
         still hold the given values (a change computed from them, as a PATCH of `email` is);
         otherwise nothing is written and None is returned, as for a missing contact. `versions`
         (an `If-Match`) is one too: the row is written only if its `change_seq` is one of them.
+
+        A write that would change nothing (every field as stored) is no change: the row keeps its
+        version (ETag), `updated_at` and place in the changes feed, and is returned as it is.
         """
         if not changes:
             contact = await self.get_contact(contact_id)
@@ -524,18 +527,38 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
         if versions is not None:
             expected.append(CONTACTS.c.change_seq.in_(versions))
         change_seq = await self.take_change_numbers(1)
+        differs = or_(*(CONTACTS.c[name].is_distinct_from(value) for name, value in changes.items()))
         statement = (
             update(CONTACTS)
-            .where(CONTACTS.c.owner_id == self.owner_id, CONTACTS.c.id == contact_id, *expected)
+            .where(CONTACTS.c.owner_id == self.owner_id, CONTACTS.c.id == contact_id, *expected, differs)
             .values(**with_derived_columns(changes), updated_at=now, change_seq=change_seq)
             .returning(*CONTACT_COLUMNS)
         )
         row = (await self.session.execute(statement)).one_or_none()
         if row is None:
-            return None
+            # Missing, changed meanwhile, or nothing to change. The owner's writers wait on the
+            # counter this transaction holds, so the row read now is the one the UPDATE saw.
+            return await self._unchanged(contact_id, changes, unless_changed=unless_changed, versions=versions)
         lists = {name: changes[name] for name in INDEXED_LISTS if name in changes}
         await self._write_index_rows(contact_id, lists, replace=True)
         return exact_contact_from_row(row)
+
+    async def _unchanged(
+        self,
+        contact_id: uuid.UUID,
+        changes: Mapping[str, object],
+        *,
+        unless_changed: Mapping[str, object] | None,
+        versions: Collection[int] | None,
+    ) -> Contact | None:
+        """The contact, if it meets update_contact's conditions and already holds `changes`."""
+        current = await self.get_contact(contact_id)
+        if current is None or (versions is not None and current.change_seq not in versions):
+            return None
+        expected = {**(unless_changed or {}), **changes}
+        # As builtins: the entries read from a row are of the lighter read types (models.py).
+        held = {name: msgspec.to_builtins(getattr(current, name)) for name in expected}
+        return current if held == msgspec.to_builtins(expected) else None
 
     async def _write_index_rows(self, contact_id: uuid.UUID, lists: Mapping[str, Any], *, replace: bool) -> None:
         rows = IndexRows(self.owner_id, contact_id)

@@ -141,6 +141,20 @@ class _Plan:
     items: list[ImportItem] = field(default_factory=list)
     new: dict[uuid.UUID, Contact] = field(default_factory=dict)
     merged: dict[uuid.UUID, Contact] = field(default_factory=dict)  # existing contacts, as updated
+    stored: dict[uuid.UUID, Contact] = field(default_factory=dict)  # the same, as they were
+
+    def changed(self) -> list[Contact]:
+        """The merged contacts that differ from what is stored, in id order: only those are
+        written (a record that brings nothing new is no change: same ETag, no feed entry)."""
+        return [
+            contact
+            for contact_id, contact in sorted(self.merged.items())
+            if any(
+                msgspec.to_builtins(getattr(contact, name))
+                != msgspec.to_builtins(getattr(self.stored[contact_id], name))
+                for name in _MERGED_FIELDS
+            )
+        ]
 
 
 def _keys(fields: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -260,6 +274,7 @@ class AddressBookTransfer:
                     plan.new[contact_id] = merged
                 else:
                     plan.merged[contact_id] = merged
+                    plan.stored.setdefault(contact_id, current[contact_id])
                 kept_emails = merged.emails
                 status = "updated"
                 name = " ".join(part for part in (merged.first_name, merged.last_name) if part)
@@ -275,8 +290,7 @@ class AddressBookTransfer:
         await self.contacts.add_contacts(list(plan.new.values()))
         now = datetime.datetime.now(datetime.UTC)
         # In id order, so that two transactions updating the same contacts cannot deadlock.
-        merged = [plan.merged[contact_id] for contact_id in sorted(plan.merged)]
-        return await self.contacts.update_contacts(merged, fields=_MERGED_FIELDS, now=now)
+        return await self.contacts.update_contacts(plan.changed(), fields=_MERGED_FIELDS, now=now)
 
 
 async def book_pages(
