@@ -9,6 +9,7 @@ import base64
 import datetime
 import random
 import subprocess
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,16 @@ import httpx
 import pytest
 
 from contacts_api.config import Settings
-from tests.conftest import PASSWORD, ApiUser, Client, PinnedClock, execute_sql, query_scalar
+from tests.conftest import (
+    PASSWORD,
+    ApiUser,
+    Client,
+    PinnedClock,
+    execute_sql,
+    query_scalar,
+    run_concurrently,
+    sign_up_and_log_in,
+)
 from tests.contacts.conftest import create_contact
 from tests.live_server import CLI, server_env
 
@@ -386,3 +396,32 @@ async def test_a_syncing_client_ends_equal_to_the_server_while_others_write(clie
     synced, on_server = client.blocking_portal.call(scenario)
     assert len(on_server) > 0
     assert synced == on_server
+
+
+def creating(owner: ApiUser, n: int) -> Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]:
+    body = {"first_name": "W", "email": f"w{n}@example.com"}
+    return lambda http: http.post("/api/contacts", headers=owner.headers, json=body)
+
+
+def deleting_the_account_of(owner: ApiUser) -> Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]:
+    return lambda http: http.request("DELETE", "/api/users/me", headers=owner.headers, json={"password": PASSWORD})
+
+
+async def test_deleting_the_account_while_its_book_is_written_neither_deadlocks_nor_leaves_rows(
+    client: Client, settings: Settings
+) -> None:
+    # Writers lock the owner's row before the book's counter, as the deletion's cascade does:
+    # each write either lands before the deletion (and goes with it) or finds the account gone.
+    for _ in range(5):
+        owner = await sign_up_and_log_in(client)
+        responses = run_concurrently(
+            client,
+            *(creating(owner, n) for n in range(6)),
+            deleting_the_account_of(owner),
+            *(creating(owner, n) for n in range(6, 12)),
+        )
+        statuses = [response.status_code for response in responses]
+        assert statuses[6] == 204, responses[6].text
+        assert set(statuses) <= {201, 204, 401}, [response.text for response in responses]
+    for table in ("contacts", "contact_tombstones", "address_books", "contact_emails"):
+        assert await query_scalar(settings.database_url, f"SELECT count(*) FROM {table}") == 0, table

@@ -25,13 +25,16 @@ from typing import Any
 
 import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from advanced_alchemy.types import GUID
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Row,
     Select,
     Table,
     bindparam,
     case,
+    column,
     delete,
     func,
     insert,
@@ -40,6 +43,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy import table as sql_table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -65,6 +69,7 @@ from contacts_api.contacts.schemas import (
     UpcomingBirthday,
     primaries,
 )
+from contacts_api.errors import InvalidCredentials
 from contacts_api.text import fold, tag_key
 
 _FEBRUARY_28, _FEBRUARY_29 = 228, 229
@@ -275,9 +280,22 @@ _GET_OWNED = select(*CONTACT_COLUMNS).where(_OWNER, CONTACTS.c.id == bindparam("
 _GET_OWNED_FOR_UPDATE = _GET_OWNED.with_for_update()
 
 
-def _take_change_numbers(insert_for: Any) -> Any:
-    """The upsert of take_change_numbers, in a dialect's own INSERT … ON CONFLICT DO UPDATE."""
-    inserted = insert_for(ADDRESS_BOOKS).values(owner_id=bindparam("owner"), last_change_seq=bindparam("count"))
+# The owners' table, as far as a book's writers lock it (the accounts domain owns it).
+_OWNERS = sql_table("users", column("id", GUID(length=16)))
+
+
+def _take_change_numbers(insert_for: Any, *, lock_owner: bool) -> Any:
+    """The upsert of take_change_numbers, in a dialect's own INSERT … SELECT … ON CONFLICT DO
+    UPDATE, from the owner's `users` row: no row when the account is gone.
+
+    On PostgreSQL it takes that row `FOR KEY SHARE` first, the lock the writer's inserts would take
+    later for their foreign keys anyway: taken before the counter's, it keeps the order of every
+    writer's locks the same as an account deletion's (the user, then its book), where the other
+    order deadlocked against a deletion's cascade."""
+    owner = select(_OWNERS.c.id, bindparam("count", type_=BigInteger())).where(_OWNERS.c.id == bindparam("owner"))
+    if lock_owner:
+        owner = owner.with_for_update(read=True, key_share=True)
+    inserted = insert_for(ADDRESS_BOOKS).from_select(["owner_id", "last_change_seq"], owner)
     return inserted.on_conflict_do_update(
         index_elements=[ADDRESS_BOOKS.c.owner_id],
         set_={"last_change_seq": ADDRESS_BOOKS.c.last_change_seq + bindparam("count")},
@@ -285,8 +303,9 @@ def _take_change_numbers(insert_for: Any) -> Any:
 
 
 _TAKE_CHANGE_NUMBERS = {
-    "postgresql": _take_change_numbers(postgresql.insert),
-    "sqlite": _take_change_numbers(sqlite.insert),
+    "postgresql": _take_change_numbers(postgresql.insert, lock_owner=True),
+    # SQLite has no row locks: its one write transaction at a time already orders the writers.
+    "sqlite": _take_change_numbers(sqlite.insert, lock_owner=False),
 }
 # Export pages: the owner's contacts in id order (creation order: ids are UUIDv7) after a given id,
 # a keyset page that reads the primary key's order, whatever the book's size.
@@ -428,6 +447,18 @@ async def _skips_index_rows(*_: Any, **__: Any) -> Any:
     raise NotImplementedError("writes no index rows: use ContactRepository.update_contact")
 
 
+async def _leaves_no_tombstone(*_: Any, **__: Any) -> Any:
+    raise NotImplementedError("leaves no tombstone: use ContactRepository.delete_contact")
+
+
+class OwnerGoneError(InvalidCredentials):
+    """The book's owner was deleted while one of its writes waited (the account deletion won):
+    401, as every later request with that account's tokens is."""
+
+    def __init__(self) -> None:
+        super().__init__("This account no longer exists", token_given=True)
+
+
 class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
     """One owner's contacts, over the request's session.
 
@@ -441,8 +472,10 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
     # no method reachable from the service can touch another owner's rows.
     add_many = update_many = delete_many = delete_where = _not_owner_scoped
     upsert = upsert_many = get_or_upsert = get_and_update = _not_owner_scoped
-    # Owner-scoped, but it would write the lists without their index rows: update_contact does both.
+    # Owner-scoped, but it would write the lists without their index rows: update_contact does both;
+    # or delete a contact without a tombstone (the changes feed would never show it): delete_contact.
     update = _skips_index_rows
+    delete = _leaves_no_tombstone
 
     def __init__(self, *, session: AsyncSession, owner_id: uuid.UUID) -> None:
         # The owner's value in a prebuilt statement: building `select(…).where(…)` anew costs
@@ -492,7 +525,10 @@ class ContactRepository(SQLAlchemyAsyncRepository[ContactModel]):
         reads the book to plan a change (a PATCH of `email`, an import) takes this first, so
         that every writer locks the counter before any contact row (no lock-order deadlock)."""
         statement = _TAKE_CHANGE_NUMBERS[self.session.get_bind().dialect.name]
-        return int((await self.session.execute(statement, {"owner": self.owner_id, "count": count})).scalar_one())
+        taken = (await self.session.execute(statement, {"owner": self.owner_id, "count": count})).scalar()
+        if taken is None:
+            raise OwnerGoneError
+        return int(taken)
 
     async def update_contact(
         self,
