@@ -193,7 +193,7 @@ def run_service(
             options.duration,
             {"BENCH_TOKEN": book.headers["Authorization"].removeprefix("Bearer ")},
         )
-        runner.measure("changes_page", "changes feed, 100 of 1,000 changes", "service", feed, "hello")
+        runner.measure("changes_page", "changes feed, page of 100 after 1,000", "service", feed, "hello")
         for key, name, conditional in (("patch", "patch", "0"), ("patch_if_match", "patch with If-Match", "1")):
             patch = WrkLoad(
                 f"{base_url}/api/contacts",

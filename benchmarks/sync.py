@@ -30,8 +30,8 @@ def _checked(response: httpx.Response, expected: int) -> httpx.Response:
 
 def prepare_sync_book(base_url: str, password: str, connections: int) -> SyncBook:
     """A new account with `connections` times PATCHED_CONTACTS_PER_CONNECTION contacts (one import), a
-    cursor at its end, then FEED_WRITES writes after it: creates, patches and deletes in turn, so the
-    page holds changed contacts and tombstones."""
+    cursor at its end, then FEED_WRITES writes after it: creates, patches and deletes (6:3:1), so a
+    page holds new and changed contacts and tombstones."""
     headers = sign_up(base_url, password)
     count = connections * PATCHED_CONTACTS_PER_CONNECTION
     with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
@@ -46,13 +46,16 @@ def prepare_sync_book(base_url: str, password: str, connections: int) -> SyncBoo
             params: dict[str, str | int] = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
             page = _checked(client.get("/api/contacts/changes", params=params), 200).json()
             cursor, has_more = str(page["cursor"]), bool(page["has_more"])
+        # Of every ten writes: six creates, three patches of imported contacts, one deletion of a
+        # created one. A page then holds new contacts, changed ones and tombstones.
         created: list[str] = []
         for n in range(FEED_WRITES):
-            if n % 3 == 0 or not created:
+            if n % 10 < 6 or not created:
                 body = {"first_name": f"Synced {n}", "email": f"synced{n}@example.com"}
                 created.append(_checked(client.post("/api/contacts", json=body), 201).json()["id"])
-            elif n % 3 == 1:
-                _checked(client.patch(f"/api/contacts/{created[-1]}", json={"notes": f"change {n}"}), 200)
+            elif n % 10 < 9:
+                target = contact_ids[n % len(contact_ids)]
+                _checked(client.patch(f"/api/contacts/{target}", json={"notes": f"change {n}"}), 200)
             else:
-                _checked(client.delete(f"/api/contacts/{created.pop()}"), 204)
+                _checked(client.delete(f"/api/contacts/{created.pop(0)}"), 204)
     return SyncBook(headers=headers, cursor=str(cursor), contact_ids=contact_ids)

@@ -233,8 +233,12 @@ def forged(text: str) -> str:
 
 @pytest.mark.parametrize(
     "cursor",
-    ["", "not a cursor", "djEuMS4x=", "%%%", forged("v1.-1.0"), forged("v2.1.0"), forged("v1.01.0"), "x" * 100],
-)
+    [
+        "", "not a cursor", "djEuMS4x=", "%%%", forged("v1.-1.0"), forged("v2.1.0"), forged("v1.01.0"), "x" * 100,
+        "x" * 101, forged(f"v1.{2**63}.0"), forged("v1.9999999999999999999.0"), forged("v1.0.999999999999"),
+        forged("v1.0.99999999999"),  # issued in the year 5138
+    ],
+)  # fmt: skip
 async def test_a_malformed_cursor_is_400_naming_it(client: Client, user: ApiUser, cursor: str) -> None:
     response = await client.get(CHANGES, headers=user.headers, params={"cursor": cursor})
     assert response.status_code == 400, response.text
@@ -322,11 +326,14 @@ async def test_purge_tombstones_removes_only_those_no_honoured_cursor_needs(
         await client.delete(f"/api/contacts/{contact['id']}", headers=user.headers)
     now = datetime.datetime.now(datetime.UTC)
     # Three creates took numbers 1-3, the deletions 4-6.
-    for change_seq, days in [(4, 40), (5, 29), (6, 0)]:
+    # 30 days and 30 minutes: past the days, within the hour of grace (a cursor issued just before
+    # its deletion's commit may still be honoured). 30 days and 2 hours: gone.
+    ages = [datetime.timedelta(days=30, hours=2), datetime.timedelta(days=30, minutes=30), datetime.timedelta(0)]
+    for change_seq, age in zip([4, 5, 6], ages, strict=True):
         await execute_sql(
             settings.database_url,
             "UPDATE contact_tombstones SET deleted_at = :at WHERE change_seq = :seq",
-            at=now - datetime.timedelta(days=days),
+            at=now - age,
             seq=change_seq,
         )
     result = await asyncio.to_thread(

@@ -63,3 +63,14 @@ async def test_the_repository_refuses_its_update_that_skips_the_index_rows(user:
                 await repository.update(None)  # type: ignore[arg-type]
     finally:
         await engine.dispose()
+
+
+async def test_the_repository_refuses_its_delete_that_leaves_no_tombstone(user: ApiUser, settings: Settings) -> None:
+    engine = create_engine(settings)
+    try:
+        async with AsyncSession(engine) as session:
+            repository = ContactRepository(session=session, owner_id=uuid.UUID(user.id))
+            with pytest.raises(NotImplementedError, match="delete_contact"):
+                await repository.delete(uuid.uuid4())
+    finally:
+        await engine.dispose()

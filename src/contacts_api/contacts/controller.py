@@ -454,7 +454,6 @@ class ContactController(Controller):
             str | None,
             Parameter(
                 max_length=100,
-                pattern=r"^[A-Za-z0-9_-]+$",  # base64url, unpadded: what ChangeCursor.encode writes
                 description=(
                     "The `cursor` of the previous page or sync. Without it: every current contact (a full sync);"
                     " with it: every contact created, changed or deleted since, oldest change first. Older than"

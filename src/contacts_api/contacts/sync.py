@@ -74,8 +74,7 @@ class ChangeCursor:
 
     def encode(self) -> str:
         """The cursor as clients see it: unpadded base64url (RFC 4648 §5) of `v1.<seq>.<unix>`."""
-        text = f"v1.{self.change_seq}.{int(self.issued_at.timestamp())}"
-        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+        return self._encoded(f"v1.{self.change_seq}.{int(self.issued_at.timestamp())}")
 
     @classmethod
     def decode(cls, value: str) -> ChangeCursor:
@@ -84,7 +83,7 @@ class ChangeCursor:
             text = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("ascii")
         except (binascii.Error, ValueError):
             raise MalformedCursorError(value) from None
-        if not (match := _CURSOR.fullmatch(text)) or cls._encoded_length(text) != len(value):
+        if not (match := _CURSOR.fullmatch(text)) or cls._encoded(text) != value:
             raise MalformedCursorError(value)
         if (change_seq := int(match[1])) > _LARGEST_CHANGE_SEQ:
             raise MalformedCursorError(value)
@@ -95,9 +94,10 @@ class ChangeCursor:
         return cls(change_seq, issued_at)
 
     @staticmethod
-    def _encoded_length(text: str) -> int:
-        # Base64 decoding ignores some trailing bits: only the one spelling `encode` gives is valid.
-        return len(base64.urlsafe_b64encode(text.encode()).decode().rstrip("="))
+    def _encoded(text: str) -> str:
+        # Base64 decoding ignores unused trailing bits and stray characters: only the one spelling
+        # `encode` gives is valid.
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 @dataclass(frozen=True)
