@@ -1,7 +1,7 @@
-"""Each contacts read (and the delete) costs the database two statements, the session check and
-its own work, and runs them without a transaction around them (no BEGIN or COMMIT round trips);
-the writes, which also write the index tables, run in one transaction. PostgreSQL plans each
-statement for its own values."""
+"""Each contacts read costs the database two statements, the session check and its own work, and
+runs them without a transaction around them (no BEGIN or COMMIT round trips); the writes, which
+also take a change number and write the index tables or a tombstone, run in one transaction.
+PostgreSQL plans each statement for its own values."""
 
 from __future__ import annotations
 

@@ -333,10 +333,11 @@ def provide_contact_service(db_session: AsyncSession, request: Request[User, Any
 
 
 class ContactController(Controller):
-    """The address book's routes. The reads and the delete are one SQL statement each (see
-    ContactRepository), so each says it runs without a transaction
-    (`opt=one_statement_without_transaction()`); the writes that also write the index tables, and
-    any route added here without saying so, get a transaction."""
+    """The address book's routes. The reads are one SQL statement each (see ContactRepository
+    and sync.ChangeFeed), so each says it runs without a transaction
+    (`opt=one_statement_without_transaction()`); the writes (which also take a change number and
+    write the index tables or a tombstone), and any route added here without saying so, get a
+    transaction."""
 
     path = "/api/contacts"
     tags = ["Contacts"]

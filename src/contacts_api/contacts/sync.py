@@ -19,7 +19,14 @@ solve it without serialising one owner's writers, but SQLite has no equivalent a
 hold on both; a global sequence with "wait until no older transaction is in flight" needs the
 same snapshot functions. Serialising writes per owner costs little: one person's address book is
 written by a handful of devices, never thousands of writers at once, and different owners never
-wait for each other.
+wait for each other. The price shows when one book is written by many at once (the benchmark's
+32 concurrent creates into one book: about 40 % fewer per second than without the lock), and an
+import holds its book's lock for its whole transaction (its owner's other writes wait, up to the
+statement timeout, then answer 503 with Retry-After).
+
+Locks, always in one order: the owner's `users` row (FOR KEY SHARE, in the same upsert), then the
+counter, then contact rows. An account deletion locks the user first too, then its cascade takes
+the book: a writer and a deletion never wait for each other in a circle.
 
 How the pieces use the numbers:
 - A contact stores the number of the change that wrote its current version (`change_seq`): its
@@ -28,8 +35,9 @@ How the pieces use the numbers:
 - A deletion leaves a tombstone with its own number; tombstones are kept SYNC_TOMBSTONE_DAYS
   (and TOMBSTONE_GRACE more, below) and removed by `contacts-api contacts purge-tombstones`, or
   with the account.
-- The feed reads, in one statement, the contacts and tombstones numbered above the cursor, oldest
-  first, and the counter itself (for the cursor of an empty or last page).
+- The feed reads, in one statement (one snapshot), the contacts and tombstones numbered above the
+  cursor, oldest first, and the counter itself (the cursor of a last page, even an empty one).
+  `ChangeFeed` holds that SQL: the feed's repository.
 - A cursor is opaque to clients: `v1.<number>.<issued at, Unix seconds>` in base64url. A cursor
   issued more than SYNC_TOMBSTONE_DAYS ago may have missed tombstones that are gone: 410, sync
   again from scratch. A last page's cursor is issued anew (it has seen everything up to now);
