@@ -16,11 +16,32 @@ from tests.live_server import live_server, server_env
 README = Path(__file__).parents[1] / "README.md"
 
 
-def curl_session() -> str:
-    text = README.read_text()
-    block = re.search(r"A session with curl.*?```sh\n(.*?)```", text, re.DOTALL)
-    assert block, "the README lost its curl session"
+def readme_block(heading: str) -> str:
+    """The first `sh` block after `heading` (a regex) in the README."""
+    block = re.search(heading + r".*?```sh\n(.*?)```", README.read_text(), re.DOTALL)
+    assert block, f"the README lost its session after {heading!r}"
     return block.group(1)
+
+
+def run_session(script: str, tmp_path: Path, cwd: Path | None = None) -> list[str]:
+    """Run a README session verbatim (only the port differs) against a fresh `contacts-api
+    serve`, in `cwd` (where the files it writes land); its output lines."""
+    missing = [tool for tool in ("curl", "jq") if not shutil.which(tool)]
+    if missing:
+        if in_ci():
+            pytest.fail(f"{missing} not installed")
+        pytest.skip(f"{missing} not installed")
+    with live_server(tmp_path, server_env()) as base_url:
+        run = subprocess.run(  # noqa: S603
+            ["bash", "-euo", "pipefail", "-c", script.replace("API=http://127.0.0.1:8000", f"API={base_url}")],  # noqa: S607
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            cwd=cwd or tmp_path,
+        )
+    assert run.returncode == 0, run.stderr
+    return run.stdout.strip().splitlines()
 
 
 def test_the_readme_opens_with_the_two_commands() -> None:
@@ -29,22 +50,7 @@ def test_the_readme_opens_with_the_two_commands() -> None:
 
 
 def test_the_curl_session_runs_against_a_fresh_server(tmp_path: Path) -> None:
-    missing = [tool for tool in ("curl", "jq") if not shutil.which(tool)]
-    if missing:
-        if in_ci():
-            pytest.fail(f"{missing} not installed")
-        pytest.skip(f"{missing} not installed")
-    with live_server(tmp_path, server_env()) as base_url:
-        script = curl_session().replace("API=http://127.0.0.1:8000", f"API={base_url}")
-        run = subprocess.run(  # noqa: S603
-            ["bash", "-euo", "pipefail", "-c", script],  # noqa: S607
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-    assert run.returncode == 0, run.stderr
-    lines = run.stdout.strip().splitlines()
+    lines = run_session(readme_block("A session with curl"), tmp_path)
     assert '"email":"ada@example.com"' in lines[0]  # signup
     assert '"last_name":"Hopper"' in lines[1]  # create, a version 2 body
     assert '"e164":"+15550100200"' in lines[1]
@@ -64,32 +70,10 @@ def test_the_curl_session_runs_against_a_fresh_server(tmp_path: Path) -> None:
     assert lines[-1] == "204"  # logout
 
 
-def transfer_session() -> str:
-    block = re.search(r"### Moving an address book in and out.*?```sh\n(.*?)```", README.read_text(), re.DOTALL)
-    assert block, "the README lost its import and export session"
-    return block.group(1)
-
-
 def test_the_import_and_export_session_runs_against_a_fresh_server(tmp_path: Path) -> None:
-    missing = [tool for tool in ("curl", "jq") if not shutil.which(tool)]
-    if missing:
-        if in_ci():
-            pytest.fail(f"{missing} not installed")
-        pytest.skip(f"{missing} not installed")
     work = tmp_path / "work"
     work.mkdir()  # the files the session writes (phone.vcf, contacts.vcf, compilers.csv) land here
-    with live_server(tmp_path, server_env()) as base_url:
-        script = transfer_session().replace("API=http://127.0.0.1:8000", f"API={base_url}")
-        run = subprocess.run(  # noqa: S603
-            ["bash", "-euo", "pipefail", "-c", script],  # noqa: S607
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-            cwd=work,
-        )
-    assert run.returncode == 0, run.stderr
-    dry_run, first, again, *card = run.stdout.strip().splitlines()
+    dry_run, first, again, *card = run_session(readme_block("### Moving an address book in and out"), tmp_path, work)
     assert json.loads(dry_run)["dry_run"] is True
     assert [item["status"] for item in json.loads(dry_run)["items"]] == ["created", "created"]
     report = json.loads(first)
@@ -105,30 +89,10 @@ def test_the_import_and_export_session_runs_against_a_fresh_server(tmp_path: Pat
     assert "item1.X-ABLabel:Lab" in card
 
 
-def sync_session() -> str:
-    block = re.search(r"### Syncing a client.*?```sh\n(.*?)```", README.read_text(), re.DOTALL)
-    assert block, "the README lost its sync session"
-    return block.group(1)
-
-
 def test_the_sync_session_runs_against_a_fresh_server(tmp_path: Path) -> None:
-    missing = [tool for tool in ("curl", "jq") if not shutil.which(tool)]
-    if missing:
-        if in_ci():
-            pytest.fail(f"{missing} not installed")
-        pytest.skip(f"{missing} not installed")
-    with live_server(tmp_path, server_env()) as base_url:
-        script = sync_session().replace("API=http://127.0.0.1:8000", f"API={base_url}")
-        run = subprocess.run(  # noqa: S603
-            ["bash", "-euo", "pipefail", "-c", script],  # noqa: S607
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-            cwd=tmp_path,
-        )
-    assert run.returncode == 0, run.stderr
-    first_sync, refused, changed, not_modified, deleted, last = run.stdout.strip().splitlines()
+    first_sync, refused, changed, not_modified, deleted, last = run_session(
+        readme_block("### Syncing a client"), tmp_path
+    )
     assert json.loads(first_sync) == [False, ["Grace"]]
     assert refused == "412"
     assert json.loads(changed) == [[False, "from the phone"]]

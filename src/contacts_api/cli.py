@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import functools
 import logging
 import logging.config
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import BinaryIO, ParamSpec, TypeVar
 
@@ -212,17 +213,22 @@ def sessions() -> None:
 @one_line_errors
 def purge() -> None:
     """Delete sessions that expired or were revoked more than SESSION_RETENTION_DAYS ago."""
-    deleted = asyncio.run(_purge_sessions(load_settings(for_serving=False)))
+    settings = load_settings(for_serving=False)
+    cutoff = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=settings.session_retention_days)
+
+    async def purge_ended(session: AsyncSession) -> int:
+        return await LoginSessionRepository(session=session).purge(ended_before=cutoff)
+
+    deleted = asyncio.run(_in_one_transaction(settings, purge_ended))
     click.echo(f"deleted {deleted} ended session(s)")
 
 
-async def _purge_sessions(settings: Settings) -> int:
+async def _in_one_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[int]]) -> int:
+    """`work` in one transaction on its own engine, for a maintenance command: what it returns."""
     engine = create_engine(settings)
     try:
         async with AsyncSession(engine) as session, session.begin():
-            repository = LoginSessionRepository(session=session)
-            cutoff = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=settings.session_retention_days)
-            return await repository.purge(ended_before=cutoff)
+            return await work(session)
     finally:
         await engine.dispose()
 
@@ -237,18 +243,10 @@ def contacts() -> None:
 def purge_tombstones_command() -> None:
     """Delete the changes feed's records of deleted contacts older than SYNC_TOMBSTONE_DAYS (and an
     hour of grace); a cursor that old answers 410 already. Run it daily (cron, a systemd timer)."""
-    deleted = asyncio.run(_purge_tombstones(load_settings(for_serving=False)))
+    settings = load_settings(for_serving=False)
+    horizon = purge_horizon(datetime.datetime.now(datetime.UTC), settings.sync_tombstone_days)
+    deleted = asyncio.run(_in_one_transaction(settings, functools.partial(purge_tombstones, deleted_before=horizon)))
     click.echo(f"deleted {deleted} tombstone(s)")
-
-
-async def _purge_tombstones(settings: Settings) -> int:
-    engine = create_engine(settings)
-    try:
-        async with AsyncSession(engine) as session, session.begin():
-            horizon = purge_horizon(datetime.datetime.now(datetime.UTC), settings.sync_tombstone_days)
-            return await purge_tombstones(session, deleted_before=horizon)
-    finally:
-        await engine.dispose()
 
 
 ON_DUPLICATE = click.Choice(["skip", "update", "create"])

@@ -263,12 +263,18 @@ async def test_the_default_page_is_100_changes(client: Client, user: ApiUser) ->
     assert len((await read_changes(client, user, page["cursor"]))["changes"]) == 1
 
 
-async def test_a_cursor_older_than_the_tombstones_kept_is_410(
-    client: Client, user: ApiUser, clock: PinnedClock, settings: Settings
-) -> None:
+async def cursor_issued_now(client: Client, user: ApiUser, clock: PinnedClock) -> tuple[datetime.datetime, str]:
+    """A full sync's cursor, with the app's clock pinned at its issue time (tests then move it)."""
     issued = datetime.datetime.now(datetime.UTC)
     clock.pinned = issued
     _, cursor = await follow(client, user)
+    return issued, cursor
+
+
+async def test_a_cursor_older_than_the_tombstones_kept_is_410(
+    client: Client, user: ApiUser, clock: PinnedClock, settings: Settings
+) -> None:
+    issued, cursor = await cursor_issued_now(client, user, clock)
     clock.pinned = issued + datetime.timedelta(days=settings.sync_tombstone_days) - datetime.timedelta(minutes=1)
     assert (await client.get(CHANGES, headers=user.headers, params={"cursor": cursor})).status_code == 200
     clock.pinned = issued + datetime.timedelta(days=settings.sync_tombstone_days, minutes=1)
@@ -294,9 +300,7 @@ async def test_a_page_that_has_more_keeps_the_age_of_the_cursor_it_started_from(
 ) -> None:
     # The rest of the changes may include tombstones as old as that cursor: following pages
     # must expire with it, or a client could skip past tombstones already purged.
-    issued = datetime.datetime.now(datetime.UTC)
-    clock.pinned = issued
-    _, cursor = await follow(client, user)
+    issued, cursor = await cursor_issued_now(client, user, clock)
     for n in range(3):
         await create_contact(client, user, email=f"m{n}@example.com")
     clock.pinned = issued + datetime.timedelta(days=settings.sync_tombstone_days - 1)

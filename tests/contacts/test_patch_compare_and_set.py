@@ -54,23 +54,18 @@ async def test_a_change_computed_from_unchanged_lists_is_written(client: Client,
     assert response.json()["emails"] == [{"value": "second@example.com", "label": None}]
 
 
-async def test_the_repository_refuses_its_update_that_skips_the_index_rows(user: ApiUser, settings: Settings) -> None:
+@pytest.mark.parametrize(
+    ("method", "instead"),
+    [("update", "update_contact"), ("delete", "delete_contact")],  # no index rows; no tombstone
+)
+async def test_the_repository_refuses_its_writes_that_skip_what_a_contact_write_does(
+    user: ApiUser, settings: Settings, method: str, instead: str
+) -> None:
     engine = create_engine(settings)
     try:
         async with AsyncSession(engine) as session:
             repository = ContactRepository(session=session, owner_id=uuid.UUID(user.id))
-            with pytest.raises(NotImplementedError, match="update_contact"):
-                await repository.update(None)  # type: ignore[arg-type]
-    finally:
-        await engine.dispose()
-
-
-async def test_the_repository_refuses_its_delete_that_leaves_no_tombstone(user: ApiUser, settings: Settings) -> None:
-    engine = create_engine(settings)
-    try:
-        async with AsyncSession(engine) as session:
-            repository = ContactRepository(session=session, owner_id=uuid.UUID(user.id))
-            with pytest.raises(NotImplementedError, match="delete_contact"):
-                await repository.delete(uuid.uuid4())
+            with pytest.raises(NotImplementedError, match=instead):
+                await getattr(repository, method)(None)
     finally:
         await engine.dispose()

@@ -67,7 +67,13 @@ _LEAP_YEAR = 2000  # a year-less --02-29 is a real month and day
 PRIMARY_FIELDS = {"email": "emails", "phone": "phones"}
 PATCH_ATTEMPTS = 3  # compare-and-set rounds of a PATCH of `email`/`phone` before a 503
 ENTRY_TYPES: dict[str, type[EmailEntry] | type[PhoneEntry]] = {"emails": EmailEntry, "phones": PhoneEntry}
-CHANGED_SINCE = "The contact was changed since the version in If-Match: read it again, then retry"
+CHANGED_SINCE = (
+    "If-Match names no current version of the contact (it was changed since, or the tag is not one of its"
+    " ETags, sent exactly as received): its current ETag is in the ETag header; read it again, then retry"
+)
+FOREIGN_CURSOR = (
+    "This cursor is ahead of this address book (another book's?): sync again from the start, without a cursor"
+)
 EXPIRED_CURSOR = "This cursor is older than the deletions the server keeps: sync again from the start, without a cursor"
 
 
@@ -321,7 +327,7 @@ class ContactService:
             after=position.change_seq, limit=limit, with_tombstones=cursor is not None
         )
         if position.change_seq > read.counter:
-            raise GoneError(detail=EXPIRED_CURSOR)
+            raise GoneError(detail=FOREIGN_CURSOR)
         if read.has_more:
             # The rest may hold tombstones as old as the cursor it started from: keep its age.
             following = ChangeCursor(change_seq=read.seen_up_to, issued_at=position.issued_at)
