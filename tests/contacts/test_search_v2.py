@@ -416,10 +416,12 @@ async def fill_book(database_url: str, owner_id: str) -> None:
     await execute_sql(
         database_url,
         "INSERT INTO contacts (id, owner_id, first_name, last_name, emails, phones, addresses, tags, favorite,"
-        " created_at, updated_at, first_name_key, last_name_key, organization_key, emails_key, phone_digits)"
+        " created_at, updated_at, first_name_key, last_name_key, organization_key, emails_key, phone_digits,"
+        " change_seq)"
         f" SELECT gen_random_uuid(), CAST(:owner AS uuid), 'Filler' || {letters}, 'Person', '[]', '[]', '[]',"
         f" '[]', false, now(), now(), 'filler' || {letters}, 'person', '',"
-        f" 'filler' || {letters} || '@filler.example', {digits}"
+        f" 'filler' || {letters} || '@filler.example', {digits},"
+        " 1000000 + n"  # versions of their own, clear of the API's (numbered from 1)
         " FROM generate_series(1, :rows) AS n",
         owner=owner_id,
         rows=FILLER_CONTACTS,
