@@ -14,6 +14,14 @@ from contacts_api.config import Settings
 from tests.conftest import ApiUser, Client, query_scalar, run_concurrently
 from tests.contacts.conftest import contact_body, create_contact
 
+# Every write If-Match guards: a replace, a patch, a patch computed from the lists, a delete.
+CONDITIONAL_WRITES = [
+    ("PUT", contact_body(first_name="Augusta")),
+    ("PATCH", {"first_name": "Augusta"}),
+    ("PATCH", {"email": "augusta@example.com"}),
+    ("DELETE", None),
+]
+
 
 def url(contact: dict[str, Any]) -> str:
     return f"/api/contacts/{contact['id']}"
@@ -136,15 +144,7 @@ async def test_a_write_with_the_current_etag_in_if_match_succeeds(
     assert response.headers["etag"] != contact["etag"]
 
 
-@pytest.mark.parametrize(
-    ("method", "body"),
-    [
-        ("PUT", contact_body(first_name="Augusta")),
-        ("PATCH", {"first_name": "Augusta"}),
-        ("PATCH", {"email": "augusta@example.com"}),
-        ("DELETE", None),
-    ],
-)
+@pytest.mark.parametrize(("method", "body"), CONDITIONAL_WRITES)
 async def test_a_write_with_a_stale_etag_is_412_with_the_current_one_and_changes_nothing(
     client: Client, user: ApiUser, settings: Settings, method: str, body: dict[str, Any] | None
 ) -> None:
@@ -209,15 +209,7 @@ async def test_if_match_on_another_users_contact_is_404_and_reveals_no_etag(
     assert "etag" not in response.headers
 
 
-@pytest.mark.parametrize(
-    ("method", "body"),
-    [
-        ("PUT", contact_body(first_name="Mine")),
-        ("PATCH", {"first_name": "Mine"}),
-        ("PATCH", {"email": "mine@example.com"}),
-        ("DELETE", None),
-    ],
-)
+@pytest.mark.parametrize(("method", "body"), CONDITIONAL_WRITES)
 async def test_two_clients_writing_from_the_same_version_cannot_both_succeed(
     client: Client, user: ApiUser, settings: Settings, method: str, body: dict[str, Any] | None
 ) -> None:

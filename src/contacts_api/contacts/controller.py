@@ -32,7 +32,7 @@ from litestar.openapi.spec import (
     Schema,
 )
 from litestar.params import Parameter
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT, HTTP_304_NOT_MODIFIED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT, HTTP_304_NOT_MODIFIED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contacts_api.accounts.guards import BEARER_SECURITY, requires_user
@@ -314,8 +314,9 @@ def contact_path(contact: Contact) -> str:
     return f"/api/contacts/{contact.id}"
 
 
-def with_etag(contact: Contact) -> Response[Contact]:
-    return Response(contact, headers={"ETag": contact.etag})
+def with_etag(contact: Contact, status_code: int = HTTP_200_OK, **headers: str) -> Response[Contact]:
+    """The contact as the answer, with its ETag (and `headers`): every single-contact write's."""
+    return Response(contact, status_code=status_code, headers={"ETag": contact.etag, **headers})
 
 
 def wants_vcard(request: Request[Any, Any, Any]) -> bool:
@@ -368,9 +369,7 @@ class ContactController(Controller):
     )
     async def create_contact(self, data: ContactWriteData, contacts: ContactService) -> Response[Contact]:
         contact = await contacts.create_contact(data)
-        return Response(
-            contact, status_code=HTTP_201_CREATED, headers={"ETag": contact.etag, "Location": contact_path(contact)}
-        )
+        return with_etag(contact, HTTP_201_CREATED, Location=contact_path(contact))
 
     @get(
         "/",
